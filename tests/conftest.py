@@ -1,0 +1,91 @@
+"""Shared fixtures: workspaces on real SQLite and real PostgreSQL, and a CLI runner."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner, Result
+
+from tracker.cli import main
+from tracker.db import normalise_url
+
+POSTGRES_URL = os.environ.get("TRACKER_TEST_POSTGRES_URL",
+                              "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _postgres_or_fail() -> sa.Engine:
+    engine = sa.create_engine(normalise_url(POSTGRES_URL))
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("select 1"))
+    except sa.exc.OperationalError as exc:
+        engine.dispose()
+        message = f"PostgreSQL not reachable at {POSTGRES_URL}: {exc.orig}"
+        if os.environ.get("CI"):
+            pytest.fail(message)  # in CI a missing service is a failure, never a skip
+        pytest.skip(message)
+    return engine
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file, or a private schema on the PostgreSQL server."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'tracker.db'}"
+        return
+    engine = _postgres_or_fail()
+    schema = f"t_{secrets.token_hex(6)}"
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'create schema "{schema}"'))
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    try:
+        yield f"{normalise_url(POSTGRES_URL)}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'drop schema "{schema}" cascade'))
+        engine.dispose()
+
+
+@dataclass
+class Cli:
+    """Runs `tracker` in-process against one workspace, with a fixed environment."""
+
+    workspace: Path
+    env: dict[str, str | None] = field(default_factory=dict)
+
+    def run(self, *args: str, ok: bool = True, env: dict[str, str | None] | None = None) -> Result:
+        runner = CliRunner()
+        result = runner.invoke(main, ["--workspace", str(self.workspace), *args],
+                               env={**self.env, **(env or {})}, catch_exceptions=False)
+        if ok and result.exit_code != 0:
+            raise AssertionError(f"tracker {' '.join(args)} exited {result.exit_code}:\n"
+                                 f"{result.output}{result.stderr}")
+        return result
+
+    def json(self, *args: str, env: dict[str, str | None] | None = None) -> Any:
+        return json.loads(self.run(*args, "--json", env=env).stdout)
+
+
+INIT_ARGS = ["--org-name", "Humanitarian China", "--signatory", "Zhou Fengsuo",
+             "--email", "inquiries@hrgroup.example", "--reply-to", "inquiries@hrgroup.example",
+             "--reference-prefix", "HC", "--timezone", "Europe/Berlin", "--country", "DE"]
+
+
+@pytest.fixture
+def cli(tmp_path: Path, database_url: str) -> Cli:
+    """A workspace initialised through `tracker init`, on SQLite and on PostgreSQL."""
+    ws = tmp_path / "ws"
+    env: dict[str, str | None] = {"TRACKER_DATABASE_URL": database_url, "TRACKER_TAG_SECRET": None,
+           "TRACKER_TODAY": None, "TRACKER_WORKSPACE": None, "DATABASE_URL": None}
+    result = CliRunner().invoke(main, ["init", str(ws), *INIT_ARGS], env=env,
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output + result.stderr
+    return Cli(workspace=ws, env=env)

@@ -1,0 +1,205 @@
+"""A real SMTP server for tests: aiosmtpd in a thread on a free loopback port.
+
+    with SmtpTestServer(tls="starttls", auth=("user", "pass"), reject={"bad@x.org"}) as server:
+        send_raw(server.settings(), "a@org.example", ["b@x.org"], raw, password="pass")
+        assert server.messages[0].raw == raw
+
+``tls`` is ``None`` (plaintext), ``"ssl"`` (TLS from the first byte) or ``"starttls"`` (STARTTLS
+required before anything else). The certificate is issued for ``cert_hosts`` (``localhost``
+and ``127.0.0.1``) by a throwaway trustme CA whose PEM is at ``server.ca_file``;
+``server.settings()`` builds matching SmtpSettings. With ``auth`` the server requires a login
+with that user and password before MAIL. Addresses in ``reject`` get ``550 5.1.1`` at RCPT,
+senders in ``reject_senders`` get ``553 5.7.1`` at MAIL, and ``data_reply`` replaces the
+``250`` after DATA (e.g. ``"554 5.6.0 no"``); ``data_delay`` stalls that reply (the message is
+already recorded). ``server.messages`` holds every message not refused, with its exact bytes,
+envelope, EHLO name and login.
+
+Import it as ``from smtp_server import SmtpTestServer`` (``tests/`` has no ``__init__.py``).
+Also here: :func:`silent_port` (accepts connections, never speaks) and :func:`closed_port`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+import tempfile
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+import trustme
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+from tracker.config import SmtpSettings
+
+HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class ReceivedMessage:
+    """One message the server accepted, as it arrived."""
+
+    envelope_from: str
+    rcpt_tos: list[str]
+    raw: bytes
+    mail_options: list[str] = field(default_factory=list)
+    ehlo_name: str = ""
+    login: str | None = None
+
+
+class _Handler:
+    def __init__(self, server: SmtpTestServer) -> None:
+        self.server = server
+
+    async def handle_MAIL(self, smtp: SMTP, session: Session, envelope: Envelope,
+                          address: str, mail_options: list[str]) -> str:
+        if self.server.auth and not session.authenticated:
+            return "530 5.7.0 Authentication required"
+        if address.lower() in self.server.reject_senders:
+            return f"553 5.7.1 <{address}>: Sender address rejected: not owned by user"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_RCPT(self, smtp: SMTP, session: Session, envelope: Envelope,
+                          address: str, rcpt_options: list[str]) -> str:
+        if address.lower() in self.server.reject:
+            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, smtp: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.server.data_reply:
+            return self.server.data_reply
+        auth_data: Any = session.auth_data
+        login = auth_data.login.decode() if session.authenticated else None
+        assert envelope.original_content is not None
+        with self.server.lock:
+            self.server.messages.append(ReceivedMessage(
+                envelope_from=envelope.mail_from or "",
+                rcpt_tos=list(envelope.rcpt_tos),
+                raw=bytes(envelope.original_content),
+                mail_options=list(envelope.mail_options),
+                ehlo_name=session.host_name or "",
+                login=login,
+            ))
+        if self.server.data_delay:
+            await asyncio.sleep(self.server.data_delay)
+        return "250 2.0.0 OK: queued"
+
+
+class _Controller(Controller):
+    """A Controller that binds port 0 and learns the port the OS chose (no race)."""
+
+    def _trigger_server(self) -> None:
+        server: Any = self.server
+        self.port = server.sockets[0].getsockname()[1]
+        super()._trigger_server()  # type: ignore[no-untyped-call]
+
+
+class SmtpTestServer:
+    """An in-process SMTP server; use as a context manager (see the module docstring)."""
+
+    def __init__(self, tls: Literal["ssl", "starttls"] | None = None,
+                 auth: tuple[str, str] | None = None, reject: Iterable[str] = (),
+                 reject_senders: Iterable[str] = (), data_reply: str = "",
+                 cert_hosts: Iterable[str] = ("localhost", HOST),
+                 data_delay: float = 0.0) -> None:
+        self.tls = tls
+        self.cert_hosts = tuple(cert_hosts)
+        self.data_delay = data_delay
+        self.auth = auth
+        self.reject = {a.lower() for a in reject}
+        self.reject_senders = {a.lower() for a in reject_senders}
+        self.data_reply = data_reply
+        self.host = HOST
+        self.port = 0
+        self.messages: list[ReceivedMessage] = []
+        self.lock = threading.Lock()
+        self.ca = trustme.CA()
+        self._dir = tempfile.TemporaryDirectory(prefix="tracker-smtp-")
+        self.ca_file = str(Path(self._dir.name) / "ca.pem")
+        self.ca.cert_pem.write_to_path(self.ca_file)
+        self._controller: _Controller | None = None
+
+    def settings(self, **overrides: Any) -> SmtpSettings:
+        """SmtpSettings that reach this server (ca_file and username filled in)."""
+        values: dict[str, Any] = {
+            "host": self.host,
+            "port": self.port,
+            "tls": self.tls or "none",
+            "ca_file": self.ca_file if self.tls else "",
+            "username": self.auth[0] if self.auth else "",
+            "timeout": 5.0,
+        }
+        values.update(overrides)
+        return SmtpSettings(**values)
+
+    def start(self) -> None:
+        kwargs: dict[str, Any] = {}
+        if self.tls:
+            server_context = self._server_context()
+            if self.tls == "ssl":
+                kwargs["ssl_context"] = server_context
+            else:
+                kwargs["tls_context"] = server_context
+                kwargs["require_starttls"] = True
+        if self.auth:
+            kwargs["authenticator"] = self._authenticate
+            # aiosmtpd only counts STARTTLS as TLS; implicit TLS and loopback plaintext are fine.
+            # Login is enforced in handle_MAIL (auth_required without TLS only adds a warning).
+            kwargs["auth_require_tls"] = self.tls == "starttls"
+        self._controller = _Controller(
+            _Handler(self), hostname=HOST, port=0, server_hostname="mx.test.example",
+            ready_timeout=5.0, **kwargs,
+        )
+        self._controller.start()
+        self.port = self._controller.port
+
+    def _server_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.ca.issue_cert(*self.cert_hosts).configure_cert(context)
+        return context
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+        self._dir.cleanup()
+
+    def _authenticate(self, server: SMTP, session: Session, envelope: Envelope,
+                      mechanism: str, auth_data: Any) -> AuthResult:
+        assert self.auth is not None
+        ok = isinstance(auth_data, LoginPassword) and (
+            (auth_data.login.decode(), auth_data.password.decode()) == self.auth
+        )
+        if not ok:  # handled=False makes aiosmtpd answer 535 itself
+            return AuthResult(success=False, handled=False)
+        return AuthResult(success=True, auth_data=auth_data)
+
+    def __enter__(self) -> SmtpTestServer:
+        self.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+
+@contextmanager
+def silent_port() -> Iterator[int]:
+    """A loopback port that accepts connections (kernel backlog) and never says a word."""
+    with socket.create_server((HOST, 0), backlog=8) as listener:
+        yield listener.getsockname()[1]
+
+
+def closed_port() -> int:
+    """A loopback port nobody listens on (it was free a moment ago)."""
+    with socket.create_server((HOST, 0)) as probe:
+        return int(probe.getsockname()[1])

@@ -1,0 +1,321 @@
+"""Settings: ``tracker.toml`` in the workspace, overridden key by key from the environment.
+
+Every key ``[section] key`` can be overridden by ``TRACKER_<SECTION>_<KEY>`` (upper case).
+Secrets never live here: passwords come from ``password_env`` (the *name* of an environment
+variable) or ``password_command`` (a command that prints the secret).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import shlex
+import subprocess
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Literal, get_args, get_type_hints
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from tracker.errors import ConfigError, suggest
+
+CONFIG_NAME = "tracker.toml"
+TlsMode = Literal["ssl", "starttls", "none"]
+
+
+@dataclass(frozen=True)
+class OrganisationSettings:
+    """Who writes the letters, and how their dates are counted."""
+
+    name: str = "Example Human Rights Group"
+    signatory: str = ""
+    email: str = "inquiries@org.example"
+    reply_to: str = ""
+    domain: str = ""
+    address: str = ""
+    reference_prefix: str = "HC"
+    timezone: str = "UTC"
+    country: str = ""
+    subdivision: str = ""
+    default_deadline: str = "30d"
+    language: str = "en"
+
+    @property
+    def message_domain(self) -> str:
+        """The domain for Message-IDs: ``domain``, else the domain of ``email``."""
+        return self.domain or self.email.rpartition("@")[2] or "localhost"
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """Where the data lives. Empty ``url`` means the SQLite file in the workspace."""
+
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """The outgoing mail server."""
+
+    host: str = ""
+    port: int = 0
+    username: str = ""
+    password_env: str = ""
+    password_command: str = ""
+    tls: TlsMode = "starttls"
+    ca_file: str = ""
+    timeout: float = 30.0
+
+    @property
+    def effective_port(self) -> int:
+        """``port``, or the standard port for the TLS mode."""
+        return self.port or {"ssl": 465, "starttls": 587, "none": 25}[self.tls]
+
+
+@dataclass(frozen=True)
+class ImapSettings:
+    """The mailbox tracker watches (used by ``tracker sync`` / ``watch``)."""
+
+    host: str = ""
+    port: int = 0
+    username: str = ""
+    password_env: str = ""
+    password_command: str = ""
+    oauth2_token_command: str = ""
+    tls: TlsMode = "ssl"
+    ca_file: str = ""
+    folders: tuple[str, ...] = ("INBOX",)
+    sent_folder: str = ""
+    trusted_authserv_ids: tuple[str, ...] = ()
+    idle_renew_seconds: int = 540
+    timeout: float = 60.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All settings of one workspace."""
+
+    workspace: Path
+    organisation: OrganisationSettings = field(default_factory=OrganisationSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    imap: ImapSettings = field(default_factory=ImapSettings)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.organisation.timezone)
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{self.workspace / 'tracker.db'}"
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.workspace / "templates"
+
+    @property
+    def platforms_dir(self) -> Path:
+        return self.workspace / "platforms"
+
+
+SECTIONS: dict[str, type[Any]] = {
+    "organisation": OrganisationSettings,
+    "database": DatabaseSettings,
+    "smtp": SmtpSettings,
+    "imap": ImapSettings,
+}
+_SECRET_KEYS = {"password", "secret", "token", "oauth2_token", "api_key"}
+
+
+def _coerce(section: str, key: str, hint: Any, value: Any, origin: str) -> Any:
+    """Turn a TOML or environment value into the field's type, or say what is wrong."""
+    where = f"[{section}] {key} (from {origin})"
+    args = get_args(hint)
+    try:
+        if hint is int:
+            if isinstance(value, bool):
+                raise ValueError
+            return int(value)
+        if hint is float:
+            return float(value)
+        if hint == tuple[str, ...]:
+            if isinstance(value, str):
+                return tuple(v.strip() for v in value.split(",") if v.strip())
+            if isinstance(value, list) and all(isinstance(v, str) for v in value):
+                return tuple(value)
+            raise ValueError
+        if args and all(isinstance(a, str) for a in args):  # Literal
+            if value not in args:
+                raise ConfigError(f"{where} must be one of {', '.join(args)}, not {value!r}")
+            return value
+        if not isinstance(value, str):
+            raise ValueError
+        return value
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where} has the wrong type: {value!r}") from None
+
+
+def _section(name: str, raw: Mapping[str, Any], env: Mapping[str, str]) -> Any:
+    cls = SECTIONS[name]
+    hints = get_type_hints(cls)
+    names = [f.name for f in fields(cls)]
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in _SECRET_KEYS:
+            raise ConfigError(
+                f"[{name}] {key}: secrets must not be written in {CONFIG_NAME}; "
+                f"use password_env (name of an environment variable) or password_command"
+            )
+        if key not in names:
+            raise ConfigError(f"unknown key [{name}] {key} in {CONFIG_NAME}{suggest(key, names)}")
+        values[key] = _coerce(name, key, hints[key], value, CONFIG_NAME)
+    for key in names:
+        var = f"TRACKER_{name.upper()}_{key.upper()}"
+        if var in env:
+            values[key] = _coerce(name, key, hints[key], env[var], var)
+    return cls(**values)
+
+
+def load_settings(workspace: Path, env: Mapping[str, str] | None = None) -> Settings:
+    """Read ``tracker.toml`` of *workspace* and apply environment overrides."""
+    env = os.environ if env is None else env
+    path = workspace / CONFIG_NAME
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path} not found; create a workspace with `tracker init`") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    for section in data:
+        if section not in SECTIONS:
+            raise ConfigError(
+                f"unknown section [{section}] in {path}{suggest(section, SECTIONS)}"
+            )
+    parts = {name: _section(name, data.get(name, {}), env) for name in SECTIONS}
+    db: DatabaseSettings = parts["database"]
+    if not db.url and env.get("DATABASE_URL") and "TRACKER_DATABASE_URL" not in env:
+        db = replace(db, url=env["DATABASE_URL"])
+    if "url" in data.get("database", {}) and _url_has_password(data["database"]["url"]):
+        raise ConfigError(
+            f"[database] url in {path} contains a password; "
+            "set it in TRACKER_DATABASE_URL instead, or use ~/.pgpass"
+        )
+    settings = Settings(
+        workspace=workspace,
+        organisation=parts["organisation"],
+        database=db,
+        smtp=parts["smtp"],
+        imap=parts["imap"],
+    )
+    validate_settings(settings)
+    return settings
+
+
+def _url_has_password(url: str) -> bool:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return bool(make_url(url).password)
+    except ArgumentError:
+        return False
+
+
+def validate_settings(settings: Settings) -> None:
+    """Check values whose meaning goes beyond their type."""
+    org = settings.organisation
+    try:
+        ZoneInfo(org.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"[organisation] timezone {org.timezone!r} is not a known time zone "
+            "(use an IANA name such as Europe/Berlin or Asia/Taipei)"
+        ) from None
+    if org.country:
+        import holidays
+
+        if org.country.upper() not in holidays.list_supported_countries():
+            raise ConfigError(
+                f"[organisation] country {org.country!r} has no public-holiday calendar; "
+                "use an ISO 3166 code such as DE, GB, US or TW"
+            )
+    prefix = org.reference_prefix
+    if not (prefix.isascii() and prefix.isalnum() and 1 <= len(prefix) <= 10):
+        raise ConfigError(
+            f"[organisation] reference_prefix {prefix!r} must be 1-10 letters or digits, e.g. HC"
+        )
+    for name in ("email", "reply_to"):
+        value = getattr(org, name)
+        if value and (value.count("@") != 1 or any(c in value for c in " \r\n<>,")):
+            raise ConfigError(f"[organisation] {name} {value!r} is not a plain email address")
+    from tracker.clock import parse_rule
+    from tracker.errors import InputError
+
+    try:
+        parse_rule(org.default_deadline)
+    except InputError as exc:
+        raise ConfigError(f"[organisation] default_deadline: {exc}") from None
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses, where plaintext is acceptable."""
+    if host.lower() in {"localhost", "localhost.localdomain"}:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def read_secret(section: str, password_env: str, password_command: str) -> str | None:
+    """Return the secret named by ``password_env`` or printed by ``password_command``."""
+    if password_env:
+        value = os.environ.get(password_env)
+        if value is None:
+            raise ConfigError(
+                f"[{section}] password_env names ${password_env}, which is not set; "
+                f"export it or use password_command"
+            )
+        return value
+    if password_command:
+        try:
+            done = subprocess.run(
+                shlex.split(password_command), capture_output=True, text=True, timeout=60,
+                check=False,
+            )
+        except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
+            raise ConfigError(f"[{section}] password_command could not run: {exc}") from None
+        if done.returncode != 0:
+            raise ConfigError(
+                f"[{section}] password_command exited with {done.returncode}; "
+                "run it by hand to see why"
+            )
+        return done.stdout.strip("\r\n")
+    return None
+
+
+def find_workspace(explicit: str | os.PathLike[str] | None, cwd: Path | None = None,
+                   env: Mapping[str, str] | None = None) -> Path:
+    """Find the workspace: ``--workspace``, then ``$TRACKER_WORKSPACE``, then cwd and parents."""
+    env = os.environ if env is None else env
+    for candidate, origin in ((explicit, "--workspace"),
+                              (env.get("TRACKER_WORKSPACE"), "TRACKER_WORKSPACE")):
+        if candidate:
+            path = Path(candidate).expanduser().resolve()
+            if not (path / CONFIG_NAME).is_file():
+                raise ConfigError(
+                    f"{origin} points at {path}, which has no {CONFIG_NAME}; "
+                    f"run `tracker init {path}` first"
+                )
+            return path
+    here = (cwd or Path.cwd()).resolve()
+    for path in (here, *here.parents):
+        if (path / CONFIG_NAME).is_file():
+            return path
+    raise ConfigError(
+        f"no {CONFIG_NAME} in {here} or its parents; run `tracker init DIR`, "
+        "or pass --workspace DIR or set TRACKER_WORKSPACE"
+    )

@@ -1,0 +1,152 @@
+"""The database tables.
+
+Times are stored in UTC and come back timezone-aware; local dates (the organisation's calendar)
+are derived by the clock, never stored twice. Raw message bytes are kept exactly as sent or
+received, with their SHA-256, because they are evidence.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Store aware datetimes as naive UTC (SQLite has no time zones); return them aware."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use an aware one")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _json() -> Any:
+    return Field(default_factory=dict, sa_type=sa.JSON, nullable=False)
+
+
+def _when(nullable: bool = False) -> Any:
+    if nullable:
+        return Field(default=None, sa_type=UTCDateTime, nullable=True)
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class State(StrEnum):
+    DRAFT = "draft"
+    AWAITING = "awaiting"
+    ACKNOWLEDGED = "acknowledged"
+    ANSWERED = "answered"
+    CLOSED = "closed"
+
+
+class Resolution(StrEnum):
+    ANSWERED = "answered"
+    PARTIAL = "partial"
+    REFUSED = "refused"
+    NO_RESPONSE = "no-response"
+    WITHDRAWN = "withdrawn"
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    WEBFORM = "webform"
+    POST = "post"
+    FAX = "fax"
+
+
+class Platform(SQLModel, table=True):
+    """A directory entry as it was when a request was made to it (a snapshot, for evidence)."""
+
+    slug: str = Field(primary_key=True, max_length=64)
+    name: str
+    record: dict[str, Any] = _json()
+    updated_at: datetime = _when()
+
+
+class Case(SQLModel, table=True):
+    """The incident behind one or more requests: what happened, when, to which account."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str
+    account: str = ""
+    incident_on: date | None = None
+    facts: dict[str, Any] = _json()  # variables shared by the case's letters
+    created_at: datetime = _when()
+
+
+class Request(SQLModel, table=True):
+    """One formal inquiry of a case to one platform."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    ref: str = Field(unique=True, index=True, max_length=40)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    platform_slug: str = Field(foreign_key="platform.slug", index=True)
+    template: str
+    language: str
+    recipient: str = ""
+    channel: str = Channel.EMAIL
+    deadline_rule: str
+    due_on: date | None = None
+    state: str = Field(default=State.DRAFT, index=True)
+    resolution: str | None = None
+    variables: dict[str, Any] = _json()
+    extensions: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON,
+                                             nullable=False)
+    created_at: datetime = _when()
+    updated_at: datetime = _when()
+
+
+class Message(SQLModel, table=True):
+    """An outbound letter (draft or sent) or an inbound message, with its exact bytes."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int | None = Field(default=None, foreign_key="request.id", index=True)
+    direction: str  # "out" | "in"
+    status: str  # out: "draft" | "sending" | "sent"; in: "received"
+    kind: str  # out: the template kind ("initial", "follow-up"); in: "reply", "auto_reply", ...
+    template: str = ""
+    language: str = ""
+    variables: dict[str, Any] = _json()
+    channel: str = Channel.EMAIL
+    subject: str = ""
+    from_addr: str = ""
+    to_addrs: str = ""
+    message_id: str = Field(default="", index=True)
+    in_reply_to: str = ""
+    references: str = ""
+    headers: dict[str, Any] = _json()
+    raw: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
+    sha256: str = ""
+    sent_at: datetime | None = _when(nullable=True)  # out: when it left; in: Date received
+    note: str = ""
+    created_at: datetime = _when()
+
+
+class Event(SQLModel, table=True):
+    """Append-only log: one row for every change of a request, with time and actor."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int | None = Field(default=None, foreign_key="request.id", index=True)
+    message_id: int | None = Field(default=None, foreign_key="message.id")
+    at: datetime = _when()
+    actor: str
+    kind: str
+    from_state: str | None = None
+    to_state: str | None = None
+    data: dict[str, Any] = _json()

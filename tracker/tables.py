@@ -1,0 +1,39 @@
+"""Rich tables for the terminal. Untrusted text always goes in as ``Text`` (no markup)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from rich.table import Table
+from rich.text import Text
+
+from tracker import clock
+from tracker.status import StatusRow
+
+
+def status_table(rows: list[StatusRow], day: date) -> Table:
+    """One row per request; overdue rows in red, very overdue in bold red."""
+    table = Table(title=f"requests as of {clock.format_day(day)}", title_justify="left")
+    for name in ("ref", "platform"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("subject", no_wrap=True, overflow="ellipsis", max_width=34)
+    for name in ("sent", "due"):
+        table.add_column(name, no_wrap=True)
+    for name in ("days", "bdays"):
+        table.add_column(name, no_wrap=True, justify="right")
+    table.add_column("state", no_wrap=True)
+    for r in rows:
+        style = "bold red" if r.very_overdue else "red" if r.overdue else ""
+        state = r.state
+        if r.overdue:
+            state = f"{'VERY ' if r.very_overdue else ''}OVERDUE +{r.overdue_by_days}d"
+        subject = r.subject.replace(f"[{r.ref}]", "").strip()
+        table.add_row(
+            Text(r.ref), Text(r.platform), Text(subject), Text(r.sent_on or "-"),
+            Text(r.due_on or "-"),
+            Text("-" if r.days_without_response is None else str(r.days_without_response)),
+            Text("-" if r.business_days_without_response is None
+                 else str(r.business_days_without_response)),
+            Text(state), style=style,
+        )
+    return table
