@@ -181,8 +181,12 @@ def test_builtin_renders_with_only_required_variables(builtins, template_id, lan
     optional = [v.example for v in template.variables if not v.required]
     context = make_context(template.kind)
     context["platform"] = {"name": "Zoom", "entity": "", "address": ""}
-    context["org"] = {"name": "Example Group", "signatory": "", "email": "a@b.example",
-                      "address": ""}  # fmt: skip
+    context["org"] = {
+        "name": "Example Group",
+        "signatory": "",
+        "email": "a@b.example",
+        "address": "",
+    }
     letter = render_letter(template, required, context)
     assert "HC-2020-0007" in letter.text
     assert letter.text.endswith("Example Group\n")
@@ -236,8 +240,7 @@ def test_undeclared_names_used_by_the_template_count_as_missing(tmp_path):
     with pytest.raises(TemplateError) as caught:
         render_letter(template, {}, make_context())
     assert str(caught.value) == (
-        "missing variables for custom (en): account, incident_date; "
-        "set each with --var NAME=VALUE"
+        "missing variables for custom (en): account, incident_date; set each with --var NAME=VALUE"
     )
     # ... and can then be supplied like declared ones
     letter = render_letter(template, {"account": "x", "incident_date": "1 May"}, make_context())
@@ -386,21 +389,36 @@ def test_subject_syntax_error_points_at_the_subject_line(tmp_path):
         ("x.en.j2", FRONT.replace('title = "Test letter"\n', ""), "'title' is required"),
         ("x.en.j2", FRONT.replace('title = "Test letter"', 'title = " "'), "'title' is required"),
         ("x.en.j2", FRONT.replace('subject = "About {{ account }}"\n', ""), "'subject' is"),
-        ("x.en.j2", FRONT.replace("kind =", 'colour = "red"\nkind ='), "line 4: front matter: "
-         "unknown key 'colour'"),
+        (
+            "x.en.j2",
+            FRONT.replace("kind =", 'colour = "red"\nkind ='),
+            "line 4: front matter: unknown key 'colour'",
+        ),
         ("x.en.j2", FRONT.replace("kind =", 'id = "y"\nkind ='), "id = 'y' does not match"),
         ("x.en.j2", FRONT.replace("kind =", 'language = "zh-Hans"\nkind ='), "does not match"),
         ("x.en.j2", FRONT.replace('"initial"', '"reminder"'), "kind = 'reminder' must be one of"),
-        ("x.en.j2", FRONT.replace("kind =", 'deadline = "30 days"\nkind ='), "line 4: front "
-         "matter: deadline = '30 days' must be a rule"),
-        ("x.en.j2", FRONT.replace("required = true", "required = 1"), "line 6: front matter: "
-         "[[variables]] #1: required must be true or false"),
+        (
+            "x.en.j2",
+            FRONT.replace("kind =", 'deadline = "30 days"\nkind ='),
+            "line 4: front matter: deadline = '30 days' must be a rule",
+        ),
+        (
+            "x.en.j2",
+            FRONT.replace("required = true", "required = 1"),
+            "line 6: front matter: [[variables]] #1: required must be true or false",
+        ),
         ("x.en.j2", FRONT.replace('"account"', '"2nd"'), "#1: name '2nd' must be an identifier"),
         ("x.en.j2", FRONT.replace('"account"', '"org"'), "name 'org' is reserved"),
-        ("x.en.j2", FRONT.replace("example =", 'colour = "red"\nexample ='),
-         "#1: unknown key 'colour'"),
-        ("x.en.j2", FRONT.replace("---#}", '[[variables]]\nname = "account"\n---#}'),
-         "line 11: front matter: [[variables]] #2: variable 'account' is declared twice"),
+        (
+            "x.en.j2",
+            FRONT.replace("example =", 'colour = "red"\nexample ='),
+            "#1: unknown key 'colour'",
+        ),
+        (
+            "x.en.j2",
+            FRONT.replace("---#}", '[[variables]]\nname = "account"\n---#}'),
+            "line 11: front matter: [[variables]] #2: variable 'account' is declared twice",
+        ),
     ],
 )
 def test_bad_front_matter_is_a_template_error(tmp_path, name, text, message):
@@ -439,8 +457,10 @@ def test_workspace_overrides_builtin_and_adds_new_templates(tmp_path):
 
     ours = templates[("account-suspension", "en")]
     assert (ours.origin, ours.title, ours.path) == (
-        "workspace", "Our own suspension letter", workspace / "account-suspension.en.j2",
-    )  # fmt: skip
+        "workspace",
+        "Our own suspension letter",
+        workspace / "account-suspension.en.j2",
+    )
     assert render_letter(ours, {"account": "x"}, make_context()).text == "Ours: x\n"
     assert templates[("account-suspension", "zh-Hans")].origin == "builtin"
     assert templates[("thanks", "zh-Hans")].origin == "workspace"
@@ -472,8 +492,17 @@ def test_get_template_finds_an_existing_one(builtins):
 def test_to_dict_is_json_with_the_documented_keys(builtins):
     data = builtins[("gdpr-access", "en")].to_dict()
     assert json.loads(json.dumps(data)) == data
-    assert set(data) == {"id", "language", "title", "kind", "deadline", "legal_basis", "origin",
-                         "path", "variables"}  # fmt: skip
+    assert set(data) == {
+        "id",
+        "language",
+        "title",
+        "kind",
+        "deadline",
+        "legal_basis",
+        "origin",
+        "path",
+        "variables",
+    }
     assert data["variables"][0] == {
         "name": "account",
         "description": data["variables"][0]["description"],
@@ -524,9 +553,16 @@ def test_check_header_value_accepts_one_line(value):
 
 @pytest.mark.parametrize(
     ("value", "code"),
-    [("a\r\nb", "U+000D"), ("a\nb", "U+000A"), ("a\x00", "U+0000"), ("\tx", "U+0009"),
-     ("a\x7f", "U+007F"), ("a\u2028b", "U+2028"), ("a\x85b", "U+0085")],
-)  # fmt: skip
+    [
+        ("a\r\nb", "U+000D"),
+        ("a\nb", "U+000A"),
+        ("a\x00", "U+0000"),
+        ("\tx", "U+0009"),
+        ("a\x7f", "U+007F"),
+        ("a\u2028b", "U+2028"),
+        ("a\x85b", "U+0085"),
+    ],
+)
 def test_check_header_value_refuses_breaks_and_controls(value, code):
     with pytest.raises(InputError, match=rf"^to contains a line break .*\({re.escape(code)}\)"):
         check_header_value("to", value)
@@ -552,8 +588,9 @@ def test_longdate_refuses_non_dates(value):
         longdate(value)
 
 
-@pytest.mark.parametrize(("language", "expected"), [("en", "8 June 2020"),
-                                                    ("zh-Hans", "2020年6月8日")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("language", "expected"), [("en", "8 June 2020"), ("zh-Hans", "2020年6月8日")]
+)
 def test_longdate_filter_follows_the_template_language(tmp_path, language, expected):
     write(tmp_path, f"d.{language}.j2", FRONT + "{{ account }} {{ letter_date|longdate }}\n")
     template = load_templates([tmp_path])[("d", language)]

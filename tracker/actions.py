@@ -6,10 +6,11 @@ Each function is one unit of work in one transaction; every change of a request 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from email.utils import parseaddr
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -58,7 +59,25 @@ def pending_letter(messages: list[Message]) -> Message | None:
     return None
 
 
-def sent_letters(messages: list[Message]) -> list[Message]:
+class MessageFacts(Protocol):
+    """What the clock needs of a message: full rows and light column tuples both fit."""
+
+    @property
+    def direction(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def sent_at(self) -> datetime | None: ...
+    @property
+    def subject(self) -> str: ...
+
+
+M = TypeVar("M", bound=MessageFacts)
+
+
+def sent_letters(messages: Sequence[M]) -> list[M]:
     return [m for m in messages if m.direction == "out" and m.status == "sent"]
 
 
@@ -69,7 +88,8 @@ def parse_extension(record: dict[str, Any], base: clock.DeadlineRule) -> clock.E
                            reason=record.get("reason", ""))
 
 
-def wait_for(ws: Workspace, request: Request, messages: list[Message], as_of: date) -> clock.Wait:
+def wait_for(ws: Workspace, request: Request, messages: Sequence[MessageFacts],
+             as_of: date) -> clock.Wait:
     """The clock of *request* as of *as_of* (pure computation over its messages)."""
     org = ws.settings.organisation
     rule = clock.parse_rule(request.deadline_rule, default=org.default_deadline)

@@ -200,7 +200,7 @@ def db_current(ctx: click.Context) -> None:
     engine = db.make_engine(load_settings(path).database_url)
     try:
         click.echo(f"database: {db.current_revision(engine) or 'empty'}; "
-                   f"needed: {db.head_revision()}")
+                   f"needed: {db.HEAD}")
     finally:
         engine.dispose()
 

@@ -173,9 +173,8 @@ def load_template(path: Path, origin: str = WORKSPACE) -> LetterTemplate:
             f"{', '.join(LANGUAGES)}, e.g. account-suspension.en.j2",
         )
     if not _ID_RE.match(template_id):
-        raise _error(
-            name, None, f"template id {template_id!r} must be lower-case letters, digits and '-'"
-        )
+        rule = "must be lower-case letters, digits, '-' and '_'"
+        raise _error(name, None, f"template id {template_id!r} {rule}")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -265,8 +264,8 @@ def _build_template(
 
 def _parse_variables(raw: object, front_lines: list[str], name: str) -> tuple[Variable, ...]:
     if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
-        raise _error(name, _key_line(front_lines, "variables"),
-                     "front matter: variables must be [[variables]] tables")  # fmt: skip
+        line = _key_line(front_lines, "variables")
+        raise _error(name, line, "front matter: variables must be [[variables]] tables")
     result: list[Variable] = []
     for number, item in enumerate(raw, start=1):
         where = f"front matter: [[variables]] #{number}"
@@ -335,10 +334,8 @@ def get_template(
             f"workspace's templates/ directory, or choose one of the available languages"
         )
     ids = {tid for (tid, _) in templates}
-    raise not_found(
-        "letter template", template_id, ids,
-        "templates are the files <id>.<language>.j2 in letter_templates/ and templates/",
-    )  # fmt: skip
+    how = "templates are the files <id>.<language>.j2 in letter_templates/ and templates/"
+    raise not_found("letter template", template_id, ids, how)
 
 
 # --- variables -------------------------------------------------------------------------------
@@ -346,9 +343,9 @@ def get_template(
 
 def is_variable_name(name: str) -> bool:
     """True for an ASCII identifier that Jinja can use as a plain name."""
-    return bool(_NAME_RE.match(name)) and not keyword.iskeyword(name) and name not in {
-        "true", "false", "none",
-    }  # fmt: skip
+    if not _NAME_RE.match(name) or keyword.iskeyword(name):
+        return False
+    return name not in {"true", "false", "none"}
 
 
 def parse_var_assignments(items: Sequence[str]) -> dict[str, str]:
@@ -456,9 +453,7 @@ def _compile(
 
 
 def _compiled(template: LetterTemplate) -> tuple[_Compiled, _Compiled]:
-    body = _compile(
-        template.language, False, template.body, template.filename, template.body_line
-    )
+    body = _compile(template.language, False, template.body, template.filename, template.body_line)
     subject = _compile(
         template.language, True, template.subject, template.filename, template.subject_line
     )

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from typing import Any, NamedTuple
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from tracker import clock
-from tracker.actions import sent_letters, wait_for
+from tracker.actions import MessageFacts, sent_letters, wait_for
 from tracker.models import Event, Message, Request, State
 from tracker.workspace import Workspace
+
+
+class _Facts(NamedTuple):
+    direction: str
+    status: str
+    kind: str
+    sent_at: datetime | None
+    subject: str
 
 
 @dataclass(frozen=True)
@@ -46,7 +55,8 @@ def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
 
 
-def build_row(ws: Workspace, request: Request, messages: list[Message], as_of: date) -> StatusRow:
+def build_row(ws: Workspace, request: Request, messages: Sequence[MessageFacts],
+              as_of: date) -> StatusRow:
     """The status of one request as of *as_of*."""
     wait = wait_for(ws, request, messages, as_of)
     sent = sent_letters(messages)
@@ -86,14 +96,20 @@ def status_rows(ws: Workspace, session: Session, as_of: date, *, platform: str |
     if platform:
         query = query.where(Request.platform_slug == platform)
     requests = list(session.exec(query.order_by(col(Request.ref))).all())
-    by_request: dict[int, list[Message]] = defaultdict(list)
+    by_request: dict[int, list[MessageFacts]] = defaultdict(list)
     if requests:
-        ids = [r.id for r in requests]
-        for message in session.exec(
-            select(Message).where(col(Message.request_id).in_(ids)).order_by(col(Message.id))
-        ).all():
-            assert message.request_id is not None
-            by_request[message.request_id].append(message)
+        # Only the columns the clock needs: never the raw bytes of thousands of messages.
+        query_messages = (
+            sa.select(col(Message.request_id), col(Message.direction), col(Message.status),
+                      col(Message.kind), col(Message.sent_at), col(Message.subject))
+            .where(col(Message.request_id).is_not(None)).order_by(col(Message.id))
+        )
+        if platform or not include_closed:
+            query_messages = query_messages.where(
+                col(Message.request_id).in_(query.with_only_columns(col(Request.id)))
+            )
+        for request_id, *facts in session.execute(query_messages).all():
+            by_request[request_id].append(_Facts(*facts))
     rows = [build_row(ws, r, by_request[r.id or 0], as_of) for r in requests]
     if overdue_only:
         rows = [r for r in rows if r.overdue]
@@ -122,7 +138,3 @@ def timeline(ws: Workspace, session: Session, request: Request) -> list[dict[str
         })
     items.sort(key=lambda i: (i["at"], i["type"] != "event", i["id"]))
     return items
-
-
-def local_day(ws: Workspace, moment: Any) -> date:
-    return clock.local_date(moment, ws.settings.tz)
