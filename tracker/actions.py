@@ -19,7 +19,13 @@ from tracker import clock, mailer
 from tracker.db import transaction
 from tracker.errors import InputError, NotFoundError, SendError, StateError, TrackerError
 from tracker.events import record_event
-from tracker.letters import LetterTemplate, RenderedLetter, get_template, render_letter
+from tracker.letters import (
+    LetterTemplate,
+    RenderedLetter,
+    get_template,
+    letter_html,
+    render_letter,
+)
 from tracker.models import Case, Channel, Message, Platform, Request, Resolution, State
 from tracker.outbound import Outgoing, build_email, check_address, new_message_id
 from tracker.platforms import find_platform
@@ -151,6 +157,9 @@ def _context(ws: Workspace, session: Session, request: Request, message: Message
             "legal_basis": rule.citation or template.legal_basis,
             "overdue_by_days": wait.overdue_by_days,
         }
+    # An initial letter states its own deadline, counted from the day it is dated.
+    due_on = request.due_on if template.kind == "follow-up" else clock.apply_rule(
+        letter_date, rule, ws.calendar_for(request.platform_slug))
     return {
         "org": {"name": org.name, "signatory": org.signatory or org.name, "email": org.email,
                 "address": org.address},
@@ -159,7 +168,7 @@ def _context(ws: Workspace, session: Session, request: Request, message: Message
                      "entity": entity.name if entity else "",
                      "address": entity.address if entity else ""},
         "request": {"ref": request.ref, "recipient": request.recipient,
-                    "deadline": rule.describe(), "due_on": request.due_on},
+                    "deadline": rule.describe(), "due_on": due_on},
         "case": {"title": case.title if case else ""},
         "letter_date": letter_date,
         "original": original,
@@ -182,9 +191,24 @@ def current_letter(ws: Workspace, session: Session, request: Request, today: dat
     message = pending_letter(messages) or (sent[-1] if sent else None)
     if message is None:
         raise StateError(f"{request.ref} has no letter")
-    when = (clock.local_date(message.sent_at, ws.settings.tz)
-            if message.status == "sent" and message.sent_at else today)
-    return render_message(ws, session, request, message, when)
+    if message.status == "sent" and message.raw:
+        return _stored_letter(ws, message)
+    return render_message(ws, session, request, message, today)
+
+
+def _stored_letter(ws: Workspace, message: Message) -> Letter:
+    """A letter already sent, read back from its stored bytes: what went out, not a re-render."""
+    from email import message_from_bytes, policy
+
+    assert message.raw is not None
+    parsed = message_from_bytes(message.raw, policy=policy.default)
+    part = parsed.get_body(preferencelist=("plain",))
+    text = part.get_content() if part is not None else ""
+    subject = str(parsed.get("Subject", ""))
+    template = get_template(ws.templates, message.template, message.language)
+    html = letter_html(text, subject, message.language)
+    return Letter(template=template, rendered=RenderedLetter(subject, text, html),
+                  message=message)
 
 
 # ---------------------------------------------------------------- create

@@ -519,7 +519,7 @@ def render_letter(
         raise _error(template.filename, template.subject_line, "subject: renders as empty")
     check_header_value("subject", subject_text)
     text = _tidy(_render(body, namespace, template, template.body_line, ""))
-    html_text = _to_html(text, subject_text, template.language)
+    html_text = letter_html(text, subject_text, template.language)
     return RenderedLetter(subject=subject_text, text=text, html=html_text)
 
 
@@ -548,7 +548,8 @@ def _tidy(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)) + "\n"
 
 
-def _to_html(text: str, subject: str, language: str) -> str:
+def letter_html(text: str, subject: str, language: str) -> str:
+    """The letter as a minimal HTML page: every character of the text escaped."""
     paragraphs = [p for p in re.split(r"\n\s*\n", text.strip("\n")) if p.strip()]
     body = "\n".join(
         "<p>" + "<br>\n".join(html.escape(line) for line in p.split("\n")) + "</p>"
