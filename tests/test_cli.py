@@ -348,3 +348,60 @@ def test_crash_during_send_is_never_silently_repeated(cli: Cli) -> None:
     assert [i["status"] for i in shown["timeline"] if i["type"] == "message"] == ["sent"]
     result = cli.run("send", ref, ok=False, env=DAY0)
     assert result.exit_code == 5 and "no letter waiting" in result.stderr
+
+
+def test_platform_add_and_workspace_template_override(cli: Cli) -> None:
+    cli.run("platform", "add", "--slug", "acme", "--name", "Acme Social", "--email",
+            "privacy@acme.example", "--source", "https://acme.example/privacy",
+            "--law", "GDPR", env=DAY0)
+    acme = cli.json("platform", "show", "acme")
+    assert acme["origin"] == "workspace"
+    assert acme["contacts"][0]["value"] == "privacy@acme.example"
+    assert acme["contacts"][0]["checked"] == "2020-06-08"
+    result = cli.run("platform", "add", "--slug", "acme", "--name", "Acme", "--email",
+                     "x@acme.example", "--source", "https://acme.example", ok=False)
+    assert result.exit_code != 0 and "acme" in result.stderr
+
+    override = cli.workspace / "templates" / "account-suspension.en.j2"
+    override.write_text('{#---\ntitle = "Ours"\nsubject = "Our own {{ account }}"\n'
+                        'kind = "initial"\n[[variables]]\nname = "account"\n'
+                        'description = "the account"\nexample = "a@b.example"\n---#}\n'
+                        "Dear {{ platform.name }}, about {{ account }}.\n", encoding="utf-8")
+    ref = new_request(cli, "acme", "account-suspension")
+    letter = cli.run("letter", ref, env=DAY0).stdout
+    assert "Dear Acme Social, about a@b.example." in letter
+    assert "Subject: Our own a@b.example" in letter
+
+    override.write_text('{#---\ntitle = "Broken"\nsubject = "x"\n---#}\n{% if %}\n',
+                        encoding="utf-8")
+    result = cli.run("letter", ref, ok=False, env=DAY0)
+    assert result.exit_code == 4
+    assert "account-suspension.en.j2" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_send_over_verified_starttls(cli: Cli) -> None:
+    ref = new_request(cli)
+    with SmtpTestServer(tls="starttls") as server:
+        base = {**DAY0, "TRACKER_SMTP_HOST": "localhost",
+                "TRACKER_SMTP_PORT": str(server.port), "TRACKER_SMTP_TLS": "starttls"}
+        result = cli.run("send", ref, ok=False, env=base)
+        assert result.exit_code == 7 and "certificate" in result.stderr
+        assert server.messages == []
+        cli.run("send", ref, env={**base, "TRACKER_SMTP_CA_FILE": str(server.ca_file)})
+        assert len(server.messages) == 1
+    assert status_of(cli, ref, "2020-06-08")["state"] == "awaiting"
+
+
+def test_connection_lost_during_data_keeps_the_letter_uncertain(cli: Cli) -> None:
+    ref = new_request(cli)
+    with SmtpTestServer(data_delay=3) as server:
+        result = cli.run("send", ref, ok=False,
+                         env={**DAY0, **smtp_env(server), "TRACKER_SMTP_TIMEOUT": "0.5"})
+        assert result.exit_code == 7 and "may have accepted" in result.stderr
+    result = cli.run("send", ref, ok=False, env=DAY0)
+    assert result.exit_code == 5 and "Sent folder" in result.stderr
+    cli.run("mark-sent", ref, "--on", "2020-06-08", "--channel", "email", env=DAY0)
+    shown = cli.json("request", "show", ref, env=DAY0)
+    messages = [i for i in shown["timeline"] if i["type"] == "message"]
+    assert [m["status"] for m in messages] == ["sent"]
+    assert "send_uncertain" in [i["kind"] for i in shown["timeline"] if i["type"] == "event"]

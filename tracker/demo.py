@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 from rich.text import Text
 
-from tracker import actions, db
+from tracker import actions, db, records, sending
 from tracker.config import load_settings
 from tracker.status import status_rows
 from tracker.tables import status_table
@@ -47,21 +47,21 @@ def build_demo(path: Path) -> Workspace:
     suspension = create(new(platform="zoom", template="account-suspension", case_title=CASE,
                             variables=_vars(ws, "zoom", "account-suspension", "en")),
                         "2020-06-11")
-    actions.mark_sent(ws, suspension, _at("2020-06-11"), "email",
+    sending.mark_sent(ws, suspension, _at("2020-06-11"), "email",
                       "sent from the office mail client", _at("2020-06-11", 11))
     actions.record_reply(ws, suspension, _at("2020-06-12", 9), "acknowledgement",
                          "ticket system: 'we received your request'", _at("2020-06-12", 9))
     case_id = _case_id(ws, suspension)
     access = create(new(platform="zoom", template="gdpr-access", case_id=case_id,
                         variables=_vars(ws, "zoom", "gdpr-access", "en")), "2020-06-15")
-    actions.mark_sent(ws, access, _at("2020-06-15"), "email", "", _at("2020-06-15", 11))
+    sending.mark_sent(ws, access, _at("2020-06-15"), "email", "", _at("2020-06-15", 11))
     actions.extend_deadline(ws, access, "statutory",
                             "Zoom wrote that it needs two further months (GDPR Art. 12(3))",
                             _at("2020-07-10"))
     dsa = create(new(platform="facebook", template="dsa-statement-of-reasons", case_id=case_id,
                      variables=_vars(ws, "facebook", "dsa-statement-of-reasons", "en")),
                  "2020-06-20")
-    actions.mark_sent(ws, dsa, _at("2020-06-20"), "webform", "confirmation 4411",
+    sending.mark_sent(ws, dsa, _at("2020-06-20"), "webform", "confirmation 4411",
                       _at("2020-06-20", 12))
     actions.record_reply(ws, dsa, _at("2020-07-02"), "answer",
                          "statement of reasons received in the support inbox",
@@ -83,7 +83,7 @@ def _vars(ws: Workspace, platform: str, template: str, language: str) -> dict[st
 
 def _case_id(ws: Workspace, ref: str) -> int:
     with db.transaction(ws.engine) as session:
-        return actions.get_request(session, ref).case_id
+        return records.get_request(session, ref).case_id
 
 
 def run_demo(directory: Path | None, console: Console) -> Path:

@@ -11,6 +11,7 @@ stderr and a non-zero exit code. Anything else that escapes is a bug.
     ├── StateError         an action the request's current state does not allow
     ├── DatabaseError      the database cannot be reached or is not migrated
     └── SendError          SMTP refused, failed or could not be reached
+        └── DeliveryUncertain  the connection broke after the letter was handed over
 """
 
 from __future__ import annotations
@@ -69,6 +70,14 @@ class SendError(TrackerError):
     """The mail server refused the letter or could not be reached; nothing was sent."""
 
     exit_code = 7
+
+
+class DeliveryUncertain(SendError):
+    """The connection was lost during DATA: the server may or may not have taken the letter.
+
+    The letter is then neither "sent" nor a draft: tracker keeps its exact bytes and refuses to
+    send it again until a person has checked (``send --retry`` or ``mark-sent``).
+    """
 
 
 def suggest(name: str, choices: Iterable[str]) -> str:

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tracker.config import SmtpSettings, is_loopback, read_secret
-from tracker.errors import ConfigError, SendError
+from tracker.errors import ConfigError, DeliveryUncertain, SendError
 
 _LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
 _MAX_REPLY = 300  # characters of server text kept in an error message
@@ -191,7 +191,9 @@ class _Delivery:
             self._transfer(client)
             sent = True
         except (smtplib.SMTPException, OSError) as exc:  # OSError covers ssl and timeouts
-            raise SendError(self._explain(exc)) from None
+            lost = isinstance(exc, TimeoutError | smtplib.SMTPServerDisconnected)
+            error = DeliveryUncertain if lost and self.step == "DATA" else SendError
+            raise error(self._explain(exc)) from None
         finally:
             if client is not None:
                 _hang_up(client, politely=sent)

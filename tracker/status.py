@@ -11,8 +11,8 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from tracker.actions import MessageFacts, sent_letters, wait_for
 from tracker.models import Event, Message, Request, State
+from tracker.records import MessageFacts, sent_letters, wait_for
 from tracker.workspace import Workspace
 
 

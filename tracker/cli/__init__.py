@@ -1,0 +1,9 @@
+"""The command line: parse arguments, call the library, print the result. Nothing else.
+
+Each module adds its commands to the one ``main`` group; importing them here registers them.
+"""
+
+from tracker.cli import directory, requests, setup, status
+from tracker.cli.base import main
+
+__all__ = ["directory", "main", "requests", "setup", "status"]

@@ -1,0 +1,112 @@
+"""The command group, and what every command shares: errors, output, today, the workspace."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any, NoReturn
+
+import click
+from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
+
+from tracker import __version__
+from tracker.config import find_workspace, load_settings
+from tracker.errors import DatabaseError, InputError, TrackerError
+from tracker.workspace import Workspace
+
+# Piped output (reports pasted into mail, logs) gets a usable width instead of rich's 80.
+out = Console(highlight=False,
+              width=None if sys.stdout.isatty() else int(os.environ.get("COLUMNS") or 120))
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    click.echo(f"tracker: error: {message}", err=True)
+    sys.exit(code)
+
+
+class TrackerGroup(click.Group):
+    """Turns every TrackerError into one line on stderr and its exit code; no tracebacks."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TrackerError as exc:
+            fail(str(exc), exc.exit_code)
+        except SQLAlchemyError as exc:
+            text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+            fail(f"database error: {text[0] if text else type(exc).__name__}",
+                 DatabaseError.exit_code)
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def now_for(ws: Workspace) -> datetime:
+    """The current moment; ``TRACKER_TODAY`` fixes the date (the time of day stays real)."""
+    tz = ws.settings.tz
+    real = datetime.now(tz)
+    fixed = ws.env.get("TRACKER_TODAY")
+    if not fixed:
+        return real
+    try:
+        day = date.fromisoformat(fixed)
+    except ValueError:
+        raise InputError(f"TRACKER_TODAY={fixed!r} is not a date; use YYYY-MM-DD") from None
+    return datetime.combine(day, real.timetz())
+
+
+def parse_day(text: str | None, option: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"{option} {text!r} is not a date; use YYYY-MM-DD") from None
+
+
+def _user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "staff"
+
+
+def with_workspace(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Open the workspace for a command and pass it as the first argument."""
+
+    @click.pass_context
+    def wrapper(ctx: click.Context, *args: Any, **kwargs: Any) -> Any:
+        root = ctx.find_root()
+        explicit = root.params.get("workspace")
+        path = find_workspace(explicit)
+        ws = Workspace(load_settings(path), actor=os.environ.get("TRACKER_ACTOR") or _user())
+        try:
+            return func(ws, *args, **kwargs)
+        finally:
+            ws.close()
+
+    wrapper.__name__ = func.__name__
+    wrapper.__doc__ = func.__doc__
+    return wrapper
+
+
+@click.group(cls=TrackerGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--workspace", "-w", type=click.Path(file_okay=False),
+              help="Workspace folder (default: $TRACKER_WORKSPACE, then the current folder "
+                   "and its parents).")
+@click.version_option(__version__, prog_name="tracker")
+def main(workspace: str | None) -> None:
+    """tracker: formal inquiries to platforms, their answers, their silence and deadlines.
+
+    Set TRACKER_TODAY=YYYY-MM-DD to run any command as of another day.
+    """
+    os.umask(0o077)  # everything tracker creates is private to its user

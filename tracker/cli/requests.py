@@ -1,0 +1,273 @@
+"""Commands that create, send, record and close requests."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+from rich.table import Table
+from rich.text import Text
+from sqlmodel import col, select
+
+from tracker import actions, clock, compose, db, records, sending
+from tracker.cli.base import (
+    TrackerGroup,
+    emit_json,
+    main,
+    now_for,
+    out,
+    parse_day,
+    with_workspace,
+)
+from tracker.cli.status import print_status
+from tracker.errors import InputError
+from tracker.letters import parse_var_assignments
+from tracker.models import Case, Channel, Resolution
+from tracker.status import build_row, timeline
+from tracker.tags import parse_ref
+from tracker.workspace import Workspace
+
+
+@main.group(cls=TrackerGroup)
+def request() -> None:
+    """Create and inspect requests."""
+
+
+@request.command(name="new")
+@click.option("--platform", "platform_slug", required=True, help="Platform slug (see "
+              "`tracker platform list`).")
+@click.option("--template", "template_name", required=True, help="Template name (see "
+              "`tracker template list`).")
+@click.option("--case", "case_title", default=None, help="Short description of a new case.")
+@click.option("--case-id", type=int, default=None, help="Attach to an existing case.")
+@click.option("--var", "variables", multiple=True, metavar="KEY=VALUE",
+              help="A template variable (repeat).")
+@click.option("--to", default=None, help="Recipient address (default: platform's contact).")
+@click.option("--channel", type=click.Choice([c.value for c in Channel]), default=None,
+              help="How the letter goes (default: from the recipient / platform).")
+@click.option("--language", default=None, type=click.Choice(["en", "zh-Hans"]),
+              help="Letter language (default: workspace's).")
+@click.option("--deadline", default=None, help="Deadline rule: 30d, 20bd, 1m, gdpr, ccpa, dsa.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@with_workspace
+def request_new(ws: Workspace, platform_slug: str, template_name: str, case_title: str | None,
+                case_id: int | None, variables: Sequence[str], to: str | None,
+                channel: str | None, language: str | None, deadline: str | None,
+                as_json: bool) -> None:
+    """Create a draft request and print its reference."""
+    if case_title is not None and case_id is not None:
+        raise InputError("give --case or --case-id, not both")
+    spec = actions.NewRequest(platform=platform_slug, template=template_name, language=language,
+                              case_title=case_title, case_id=case_id,
+                              variables=parse_var_assignments(list(variables)), to=to,
+                              channel=channel, deadline=deadline)
+    req = actions.create_request(ws, spec, now_for(ws))
+    if as_json:
+        emit_json({"ref": req.ref, "state": req.state, "platform": req.platform_slug,
+                   "template": req.template, "language": req.language,
+                   "recipient": req.recipient, "channel": req.channel,
+                   "deadline": req.deadline_rule, "case_id": req.case_id})
+    else:
+        click.echo(req.ref)
+
+
+@request.command(name="show")
+@click.argument("ref")
+@click.option("--as-of", default=None, help="Compute the clock as of this day (YYYY-MM-DD).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@with_workspace
+def request_show(ws: Workspace, ref: str, as_of: str | None, as_json: bool) -> None:
+    """Everything about a request: facts, clock with its explanation, timeline."""
+
+    day = parse_day(as_of, "--as-of") or now_for(ws).date()
+    with db.transaction(ws.engine) as session:
+        req = records.get_request(session, ref)
+        row = build_row(ws, req, records.request_messages(session, req), day)
+        case = session.get(Case, req.case_id)
+        items = timeline(ws, session, req)
+    data = {**row.to_dict(), "as_of": day.isoformat(), "case_id": req.case_id,
+            "case": case.title if case else "", "language": req.language,
+            "variables": req.variables, "extensions": req.extensions, "timeline": items}
+    if as_json:
+        emit_json(data)
+        return
+    out.print(Text(f"{row.ref}  {row.subject}", style="bold"))
+    for label in ("platform", "template", "language", "state", "resolution", "channel",
+                  "recipient", "case", "rule", "sent_on", "due_on", "days_without_response",
+                  "business_days_without_response", "overdue", "last_reply_on"):
+        value = data.get(label)
+        if value not in (None, "", False):
+            out.print(Text(f"{label.replace('_', ' ')}: {value}"))
+    out.print(Text(f"clock: {row.explanation}", style="red" if row.overdue else ""))
+    out.print(Text("\ntimeline:", style="bold"))
+    for item in items:
+        if item["type"] == "event":
+            change = (f" {item['from_state']} -> {item['to_state']}"
+                      if item["from_state"] != item["to_state"] else "")
+            out.print(Text(f"  {item['at']}  event {item['kind']}{change} by {item['actor']}"))
+        else:
+            arrow = "->" if item["direction"] == "out" else "<-"
+            out.print(Text(f"  {item['at']}  {arrow} {item['kind']} {item['status']} "
+                           f"via {item['channel']} {item['subject']}".rstrip()))
+
+
+@request.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@with_workspace
+def request_list(ws: Workspace, as_json: bool) -> None:
+    """List every request, closed ones included."""
+    print_status(ws, None, None, False, True, as_json)
+
+
+@main.group(cls=TrackerGroup)
+def case() -> None:
+    """Cases: the incidents behind requests."""
+
+
+@case.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@with_workspace
+def case_list(ws: Workspace, as_json: bool) -> None:
+    """List cases with their ids (for `request new --case-id`)."""
+    with db.transaction(ws.engine) as session:
+        cases = session.exec(select(Case).order_by(col(Case.id))).all()
+        rows = [{"id": c.id, "title": c.title, "account": c.account,
+                 "incident_on": c.incident_on.isoformat() if c.incident_on else None}
+                for c in cases]
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("id", "title", "account", "incident")
+    for r in rows:
+        table.add_row(str(r["id"]), Text(str(r["title"])), Text(str(r["account"])),
+                      Text(str(r["incident_on"] or "-")))
+    out.print(table)
+
+
+@main.command()
+@click.argument("ref")
+@click.option("--format", "fmt", type=click.Choice(["text", "html", "eml"]), default="text",
+              help="text, html, or the exact email (.eml).")
+@with_workspace
+def letter(ws: Workspace, ref: str, fmt: str) -> None:
+    """Print the request's letter: the draft, or the last one sent (eml: the exact bytes)."""
+    now = now_for(ws)
+    with db.transaction(ws.engine) as session:
+        req = records.get_request(session, ref)
+        current = compose.current_letter(ws, session, req, now.date())
+        if fmt == "eml":
+            message = current.message
+            raw = message.raw if message.status == "sent" and message.raw else \
+                compose.preview_email(ws, session, req, message, now)
+            sys.stdout.buffer.write(raw)
+            sys.stdout.buffer.flush()
+            return
+    if fmt == "html":
+        click.echo(current.rendered.html)
+    else:
+        click.echo(f"Subject: {current.rendered.subject}\n")
+        click.echo(current.rendered.text)
+
+
+@main.command()
+@click.argument("ref")
+@click.option("--dry-run", is_flag=True, help="Print the email instead of sending it.")
+@click.option("--retry", is_flag=True,
+              help="Send again a letter whose earlier send was interrupted.")
+@with_workspace
+def send(ws: Workspace, ref: str, dry_run: bool, retry: bool) -> None:
+    """Send the request's pending letter by SMTP."""
+    result = sending.send_request(ws, ref, now_for(ws), dry_run=dry_run, retry=retry)
+    if dry_run:
+        sys.stdout.buffer.write(result.outgoing.raw)
+        sys.stdout.buffer.flush()
+        click.echo(f"\n(dry run: nothing sent; {len(result.outgoing.raw)} bytes)", err=True)
+        return
+    click.echo(f"sent {result.ref} to {', '.join(result.outgoing.recipients)} "
+               f"{result.outgoing.message_id} sha256 {result.outgoing.sha256[:16]}")
+
+
+@main.command(name="mark-sent")
+@click.argument("ref")
+@click.option("--on", "on", required=True, help="Day (or day and time) it went out.")
+@click.option("--channel", required=True, type=click.Choice([c.value for c in Channel]),
+              help="How it went out.")
+@click.option("--note", default="", help="E.g. the web form's confirmation number.")
+@with_workspace
+def mark_sent(ws: Workspace, ref: str, on: str, channel: str, note: str) -> None:
+    """Record that the letter went by web form, post, fax or another mail client."""
+    moment = records.parse_when(on, ws.settings.tz)
+    msg = sending.mark_sent(ws, ref, moment, channel, note, now_for(ws))
+    click.echo(f"recorded {parse_ref(ref)} as sent by {msg.channel} on "
+               f"{clock.format_day(moment.date())}")
+
+
+@main.command(name="follow-up")
+@click.argument("ref")
+@click.option("--template", "template_name", default="follow-up",
+              help="follow-up or final-notice (or your own follow-up template).")
+@click.option("--var", "variables", multiple=True, metavar="KEY=VALUE",
+              help="A template variable (repeat).")
+@click.option("--language", default=None, type=click.Choice(["en", "zh-Hans"]),
+              help="Letter language (default: the request's).")
+@with_workspace
+def follow_up(ws: Workspace, ref: str, template_name: str, variables: Sequence[str],
+              language: str | None) -> None:
+    """Draft a follow-up letter on a request, threaded to the first one."""
+    actions.draft_follow_up(ws, ref, template_name, parse_var_assignments(list(variables)),
+                            now_for(ws), language)
+    click.echo(f"drafted {template_name} for {parse_ref(ref)}; review it with "
+               f"`tracker letter {parse_ref(ref)}`, then `tracker send`")
+
+
+@main.command(name="record-reply")
+@click.argument("ref")
+@click.option("--on", "on", required=True, help="Day (or day and time) it arrived.")
+@click.option("--kind", type=click.Choice(["answer", "acknowledgement"]), default="answer",
+              help="answer stops the clock; acknowledgement does not.")
+@click.option("--note", default="", help="What it said, where it came from.")
+@click.option("--file", "file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="The reply as a file (.eml, scan) to keep with it.")
+@with_workspace
+def record_reply(ws: Workspace, ref: str, on: str, kind: str, note: str,
+                 file: str | None) -> None:
+    """Record a reply that came by post, portal or phone (not through the mailbox)."""
+    raw = Path(file).read_bytes() if file else None
+    moment = records.parse_when(on, ws.settings.tz, end_of_day=True)
+    actions.record_reply(ws, ref, moment, kind, note, now_for(ws), raw)
+    click.echo(f"recorded {kind} for {parse_ref(ref)}")
+
+
+@main.command()
+@click.argument("ref")
+@click.argument("rule")
+@click.option("--reason", required=True, help="Who extended it and why.")
+@with_workspace
+def extend(ws: Workspace, ref: str, rule: str, reason: str) -> None:
+    """Extend the deadline by RULE (2m, 14d, 10bd, or `statutory`)."""
+    req = actions.extend_deadline(ws, ref, rule, reason, now_for(ws))
+    due = clock.format_day(req.due_on) if req.due_on else "-"
+    click.echo(f"{req.ref} now due {due}")
+
+
+@main.command()
+@click.argument("ref")
+@click.option("--resolution", required=True, type=click.Choice([r.value for r in Resolution]),
+              help="How it ended.")
+@click.option("--note", default="", help="Why.")
+@with_workspace
+def close(ws: Workspace, ref: str, resolution: str, note: str) -> None:
+    """Close a request with a resolution."""
+    req = actions.close_request(ws, ref, resolution, note, now_for(ws))
+    click.echo(f"closed {req.ref}: {resolution}")
+
+
+@main.command()
+@click.argument("ref")
+@with_workspace
+def reopen(ws: Workspace, ref: str) -> None:
+    """Reopen a closed request."""
+    req = actions.reopen_request(ws, ref, now_for(ws))
+    click.echo(f"reopened {req.ref}: {req.state}")

@@ -1,0 +1,106 @@
+"""Commands that make or migrate a workspace, and the demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from tracker import db
+from tracker.cli.base import (
+    TrackerGroup,
+    main,
+    out,
+)
+from tracker.config import find_workspace, load_settings
+from tracker.workspace import init_workspace
+
+
+@main.command()
+@click.argument("directory", default=".", type=click.Path(file_okay=False))
+@click.option("--org-name", default="", help="Organisation name, as it signs letters.")
+@click.option("--signatory", default="", help="Person or role who signs the letters.")
+@click.option("--email", default="", help="From address of the letters.")
+@click.option("--reply-to", default="",
+              help="Base address for per-request reply tags (inquiries@org.example).")
+@click.option("--domain", default="", help="Domain for Message-IDs (default: from --email).")
+@click.option("--address", default="", help="Postal address printed on letters.")
+@click.option("--reference-prefix", default="", help="Prefix of request references (HC).")
+@click.option("--timezone", default="", help="IANA time zone, e.g. Europe/Berlin.")
+@click.option("--country", default="", help="Country code for public holidays, e.g. DE.")
+@click.option("--subdivision", default="", help="Region code for holidays, e.g. BY.")
+@click.option("--default-deadline", default="", help="Deadline rule when a template has none.")
+@click.option("--language", default="", type=click.Choice(["", "en", "zh-Hans"]),
+              help="Default letter language.")
+@click.option("--database-url", default="",
+              help="PostgreSQL URL without a password (default: SQLite in the workspace).")
+@click.option("--smtp-host", default="", help="Outgoing mail server.")
+@click.option("--smtp-port", default=0, type=int, help="Its port (default by TLS mode).")
+@click.option("--smtp-username", default="", help="SMTP login name.")
+@click.option("--smtp-password-env", default="",
+              help="Name of the environment variable holding the SMTP password.")
+@click.option("--smtp-tls", default="", type=click.Choice(["", "ssl", "starttls", "none"]),
+              help="TLS mode (none only to a loopback host).")
+def init(directory: str, org_name: str, signatory: str, email: str, reply_to: str, domain: str,
+         address: str, reference_prefix: str, timezone: str, country: str, subdivision: str,
+         default_deadline: str, language: str, database_url: str, smtp_host: str,
+         smtp_port: int, smtp_username: str, smtp_password_env: str, smtp_tls: str) -> None:
+    """Create a workspace in DIRECTORY: tracker.toml, a private database and folders for your
+    own templates and platforms."""
+    path = Path(directory).expanduser().resolve()
+    settings = init_workspace(path, {
+        "organisation": {"name": org_name, "signatory": signatory, "email": email,
+                         "reply_to": reply_to, "domain": domain, "address": address,
+                         "reference_prefix": reference_prefix, "timezone": timezone,
+                         "country": country.upper(), "subdivision": subdivision.upper(),
+                         "default_deadline": default_deadline, "language": language},
+        "database": {"url": database_url},
+        "smtp": {"host": smtp_host, "port": smtp_port or None, "username": smtp_username,
+                 "password_env": smtp_password_env, "tls": smtp_tls},
+    })
+    click.echo(f"workspace ready: {path}")
+    click.echo(f"database: {db.safe_url(settings.database_url)}")
+    click.echo("next: `tracker platform list`, then `tracker request new`")
+
+
+@main.group(name="db", cls=TrackerGroup)
+def db_group() -> None:
+    """Database schema migrations."""
+
+
+@db_group.command(name="upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Apply pending schema migrations (safe to run at any time)."""
+    path = find_workspace(ctx.find_root().params.get("workspace"))
+    settings = load_settings(path)
+    engine = db.make_engine(settings.database_url)
+    try:
+        before, after = db.upgrade(engine)
+    finally:
+        engine.dispose()
+    click.echo(f"schema {before or 'empty'} -> {after}" if before != after
+               else f"schema already at {after}")
+
+
+@db_group.command(name="current")
+@click.pass_context
+def db_current(ctx: click.Context) -> None:
+    """Show the database's schema revision and the one this tracker needs."""
+    path = find_workspace(ctx.find_root().params.get("workspace"))
+    engine = db.make_engine(load_settings(path).database_url)
+    try:
+        click.echo(f"database: {db.current_revision(engine) or 'empty'}; "
+                   f"needed: {db.HEAD}")
+    finally:
+        engine.dispose()
+
+
+@main.command()
+@click.option("--dir", "directory", default=None, type=click.Path(file_okay=False),
+              help="Where to build the demo workspace (default: a new temporary folder).")
+def demo(directory: str | None) -> None:
+    """Build a throw-away workspace with a sample case, and show its status."""
+    from tracker.demo import run_demo
+
+    run_demo(Path(directory) if directory else None, out)

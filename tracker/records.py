@@ -1,0 +1,113 @@
+"""Reading a request back: lookups, its letters, and its clock."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, time
+from typing import Any, Protocol, TypeVar
+
+from sqlmodel import Session, col, select
+
+from tracker import clock
+from tracker.errors import (
+    InputError,
+    NotFoundError,
+    suggest,
+)
+from tracker.models import Message, Request
+from tracker.tags import parse_ref
+from tracker.workspace import Workspace
+
+
+def get_request(session: Session, ref: str) -> Request:
+    """The request with reference *ref*, or NotFoundError with the closest references."""
+    ref = parse_ref(ref)
+    request = session.exec(select(Request).where(Request.ref == ref)).first()
+    if request is None:
+        prefix = ref.rsplit("-", 1)[0]
+        near = session.exec(select(Request.ref).where(col(Request.ref).startswith(prefix))).all()
+        raise NotFoundError(f"no request {ref}{suggest(ref, near)}; see `tracker status`")
+    return request
+
+
+def request_messages(session: Session, request: Request) -> list[Message]:
+    return list(session.exec(
+        select(Message).where(Message.request_id == request.id).order_by(col(Message.id))
+    ).all())
+
+
+def pending_letter(messages: list[Message]) -> Message | None:
+    """The outbound letter not yet sent (draft, or interrupted while sending), if any."""
+    for message in messages:
+        if message.direction == "out" and message.status in ("draft", "sending"):
+            return message
+    return None
+
+
+class MessageFacts(Protocol):
+    """What the clock needs of a message: full rows and light column tuples both fit."""
+
+    @property
+    def direction(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def sent_at(self) -> datetime | None: ...
+    @property
+    def subject(self) -> str: ...
+
+
+M = TypeVar("M", bound=MessageFacts)
+
+
+def sent_letters(messages: Sequence[M]) -> list[M]:
+    return [m for m in messages if m.direction == "out" and m.status == "sent"]
+
+
+def parse_extension(record: dict[str, Any], base: clock.DeadlineRule) -> clock.Extension:
+    rule = base.extension if record["rule"] == "statutory" and base.extension else \
+        clock.parse_rule(record["rule"])
+    return clock.Extension(rule=rule, granted_at=datetime.fromisoformat(record["granted_at"]),
+                           reason=record.get("reason", ""))
+
+
+def wait_for(ws: Workspace, request: Request, messages: Sequence[MessageFacts],
+             as_of: date) -> clock.Wait:
+    """The clock of *request* as of *as_of* (pure computation over its messages)."""
+    org = ws.settings.organisation
+    rule = clock.parse_rule(request.deadline_rule, default=org.default_deadline)
+    letters = [clock.Letter(sent_at=m.sent_at) for m in sent_letters(messages)
+               if m.sent_at is not None]
+    replies = [clock.Reply(received_at=m.sent_at, substantive=m.kind == "reply")
+               for m in messages
+               if m.direction == "in" and m.sent_at is not None
+               and m.kind in ("reply", "auto_reply") and m.status == "received"]
+    extensions = [parse_extension(e, rule) for e in request.extensions]
+    return clock.compute_wait(letters, replies, rule, extensions, as_of, ws.settings.tz,
+                              ws.calendar_for(request.platform_slug))
+
+
+def refresh_due(ws: Workspace, session: Session, request: Request, today: date) -> clock.Wait:
+    session.flush()
+    wait = wait_for(ws, request, request_messages(session, request), today)
+    request.due_on = wait.due_on
+    return wait
+
+
+def parse_when(text: str, tz: Any, *, end_of_day: bool = False) -> datetime:
+    """A date (``2020-06-08``) or date-time (``2020-06-08T14:30``) in the organisation's zone.
+
+    A bare date means the start of that day for letters and its end for replies, so that a
+    reply recorded on the day a letter went out still counts as coming after it.
+    """
+    try:
+        if "T" in text or " " in text.strip():
+            moment = datetime.fromisoformat(text.strip())
+            return moment if moment.tzinfo else moment.replace(tzinfo=tz)
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(f"{text!r} is not a date; use YYYY-MM-DD or YYYY-MM-DDTHH:MM") from None
+    at = time(23, 59, 59) if end_of_day else time(0, 0)
+    return datetime.combine(day, at, tzinfo=tz)
