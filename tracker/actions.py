@@ -31,11 +31,13 @@ from tracker.models import Case, Channel, Message, Platform, Request, Resolution
 from tracker.outbound import check_address
 from tracker.platforms import find_platform
 from tracker.records import (
+    derived_state,
     get_request,
     pending_letter,
     refresh_due,
     request_messages,
     sent_letters,
+    settle_state,
 )
 from tracker.tags import format_ref
 from tracker.workspace import Workspace
@@ -216,8 +218,7 @@ def draft_follow_up(ws: Workspace, ref: str, template_id: str, variables: dict[s
 def record_reply(ws: Workspace, ref: str, on: datetime, kind: str, note: str, now: datetime,
                  raw: bytes | None = None) -> Message:
     """Record a reply that came outside the watched mailbox (post, portal, phone)."""
-    kinds = {"answer": ("reply", State.ANSWERED), "acknowledgement": ("auto_reply",
-                                                                       State.ACKNOWLEDGED)}
+    kinds = {"answer": "reply", "acknowledgement": "auto_reply"}
     if kind not in kinds:
         raise InputError(f"--kind {kind!r}: use answer or acknowledgement")
     if on > now and on.date() == now.date():
@@ -226,7 +227,7 @@ def record_reply(ws: Workspace, ref: str, on: datetime, kind: str, note: str, no
         raise InputError(f"--on {on.date()} is in the future")
     import hashlib
 
-    message_kind, state = kinds[kind]
+    message_kind = kinds[kind]
     with transaction(ws.engine) as session:
         request = get_request(session, ref)
         messages = request_messages(session, request)
@@ -246,11 +247,7 @@ def record_reply(ws: Workspace, ref: str, on: datetime, kind: str, note: str, no
             message.message_id = str(parsed.get("Message-ID", "")).strip()
         session.add(message)
         session.flush()
-        wait = refresh_due(ws, session, request, clock.local_date(now, ws.settings.tz))
-        # A late-recorded acknowledgement must not undo an answer already on record.
-        acknowledged = state == State.ACKNOWLEDGED or request.state == State.ACKNOWLEDGED
-        target = State.ANSWERED if wait.answered else (
-            State.ACKNOWLEDGED if acknowledged else State.AWAITING)
+        target = settle_state(ws, session, request, clock.local_date(now, ws.settings.tz))
         record_event(session, request, "reply_recorded", ws.actor, to_state=target,
                      message=message, at=now, reply_kind=kind, received_at=on.isoformat(),
                      note=note)
@@ -310,18 +307,8 @@ def reopen_request(ws: Workspace, ref: str, now: datetime) -> Request:
         request = get_request(session, ref)
         if request.state != State.CLOSED:
             raise StateError(f"{request.ref} is {request.state}, not closed")
-        messages = request_messages(session, request)
         wait = refresh_due(ws, session, request, clock.local_date(now, ws.settings.tz))
-        if not sent_letters(messages):
-            state = State.DRAFT
-        elif wait.answered:
-            state = State.ANSWERED
-        elif any(m.direction == "in" and m.kind == "auto_reply" and m.sent_at
-                 and wait.started_on and clock.local_date(m.sent_at, ws.settings.tz)
-                 >= wait.started_on for m in messages):
-            state = State.ACKNOWLEDGED
-        else:
-            state = State.AWAITING
+        state = derived_state(ws, request_messages(session, request), wait)
         previous = request.resolution
         request.resolution = None
         record_event(session, request, "reopened", ws.actor, to_state=state, at=now,

@@ -5,16 +5,21 @@ from __future__ import annotations
 import os
 import tempfile
 from datetime import date, datetime, time
+from importlib.resources import files
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.text import Text
+from sqlmodel import col, select
 
 from tracker import actions, db, records, sending
 from tracker.config import load_settings
+from tracker.importer import import_path
+from tracker.models import Message, Request
 from tracker.status import status_rows
 from tracker.tables import status_table
+from tracker.tags import reply_address
 from tracker.workspace import Workspace, init_workspace
 
 TZ = "Europe/Berlin"
@@ -32,47 +37,70 @@ def _at(day: str, hour: int = 10) -> datetime:
 
 
 def build_demo(path: Path) -> Workspace:
-    """Create the demo workspace at *path* and fill it with the sample case."""
-    init_workspace(path, {"organisation": {
-        "name": "Humanitarian China (demo)", "signatory": "Zhou Fengsuo, for the board",
-        "email": "inquiries@hrgroup.example", "reply_to": "inquiries@hrgroup.example",
-        "reference_prefix": "HC", "timezone": TZ, "country": "DE",
-        "address": "Postfach 0000, 10000 Berlin, Germany"}}, env={})
+    """Create the demo workspace at *path*, fill it with the sample case, import its mailbox."""
+    init_workspace(path, {
+        "organisation": {
+            "name": "Humanitarian China (demo)", "signatory": "Zhou Fengsuo, for the board",
+            "email": "inquiries@hrgroup.example", "reply_to": "inquiries@hrgroup.example",
+            "reference_prefix": "HC", "timezone": TZ, "country": "DE",
+            "address": "Postfach 0000, 10000 Berlin, Germany"},
+        "imap": {"trusted_authserv_ids": ["mx.hrgroup.example"]},
+    }, env={})
     ws = Workspace(load_settings(path, env={}), env={}, actor="demo")
     new = actions.NewRequest
 
     def create(spec: actions.NewRequest, day: str) -> str:
         return actions.create_request(ws, spec, _at(day)).ref
 
+    def send(ref: str, day: str, channel: str = "email", note: str = "") -> None:
+        sending.mark_sent(ws, ref, _at(day), channel, note, _at(day, 11))
+
     suspension = create(new(platform="zoom", template="account-suspension", case_title=CASE,
-                            variables=_vars(ws, "zoom", "account-suspension", "en")),
-                        "2020-06-11")
-    sending.mark_sent(ws, suspension, _at("2020-06-11"), "email",
-                      "sent from the office mail client", _at("2020-06-11", 11))
-    actions.record_reply(ws, suspension, _at("2020-06-12", 9), "acknowledgement",
-                         "ticket system: 'we received your request'", _at("2020-06-12", 9))
+                            variables=_vars(ws, "account-suspension", "en")), "2020-06-11")
+    send(suspension, "2020-06-11", note="sent from the office mail client")
     case_id = _case_id(ws, suspension)
     access = create(new(platform="zoom", template="gdpr-access", case_id=case_id,
-                        variables=_vars(ws, "zoom", "gdpr-access", "en")), "2020-06-15")
-    sending.mark_sent(ws, access, _at("2020-06-15"), "email", "", _at("2020-06-15", 11))
+                        variables=_vars(ws, "gdpr-access", "en")), "2020-06-15")
+    send(access, "2020-06-15")
     actions.extend_deadline(ws, access, "statutory",
                             "Zoom wrote that it needs two further months (GDPR Art. 12(3))",
                             _at("2020-07-10"))
     dsa = create(new(platform="facebook", template="dsa-statement-of-reasons", case_id=case_id,
-                     variables=_vars(ws, "facebook", "dsa-statement-of-reasons", "en")),
-                 "2020-06-20")
-    sending.mark_sent(ws, dsa, _at("2020-06-20"), "webform", "confirmation 4411",
-                      _at("2020-06-20", 12))
-    actions.record_reply(ws, dsa, _at("2020-07-02"), "answer",
-                         "statement of reasons received in the support inbox",
-                         _at("2020-07-02", 15))
+                     variables=_vars(ws, "dsa-statement-of-reasons", "en")), "2020-06-20")
+    send(dsa, "2020-06-20", "webform", "confirmation 4411")
     create(new(platform="youtube", template="account-suspension", case_id=case_id,
-               language="zh-Hans", variables=_vars(ws, "youtube", "account-suspension",
-                                                   "zh-Hans")), "2020-06-22")
+               language="zh-Hans", variables=_vars(ws, "account-suspension", "zh-Hans")),
+           "2020-06-22")
+    typo = create(new(platform="tiktok", template="account-suspension", case_id=case_id,
+                      to="privacy@tiktok.invalid",
+                      variables=_vars(ws, "account-suspension", "en")), "2020-06-22")
+    send(typo, "2020-06-22", note="address typed from a printed letter")
+    counts = import_path(ws, _sample_mailbox(ws, path))
+    assert counts.stored == 4, counts  # the shipped sample must match the demo's letters
     return ws
 
 
-def _vars(ws: Workspace, platform: str, template: str, language: str) -> dict[str, str]:
+def _sample_mailbox(ws: Workspace, path: Path) -> Path:
+    """The shipped sample mailbox, addressed to this workspace's letters and reply tags."""
+    from jinja2 import Template
+
+    with db.transaction(ws.engine) as session:
+        letters = session.exec(
+            select(Message.message_id, Request.ref)
+            .join(Request, col(Message.request_id) == col(Request.id))
+            .where(Message.direction == "out", Message.status == "sent")
+        ).all()
+    msgid = {ref: message_id for message_id, ref in letters}
+    reply = {ref: reply_address(ws.settings.organisation.reply_to, ref, ws.tag_secret)
+             for _, ref in letters}
+    template = (files("tracker") / "data" / "demo" / "mailbox.mbox.j2").read_text("utf-8")
+    target = path / "sample-mailbox.mbox"
+    target.write_text(Template(template).render(msgid=msgid, reply=reply) + "\n",
+                      encoding="utf-8")
+    return target
+
+
+def _vars(ws: Workspace, template: str, language: str) -> dict[str, str]:
     from tracker.letters import example_variables, get_template
 
     tpl = get_template(ws.templates, template, language)
@@ -94,13 +122,15 @@ def run_demo(directory: Path | None, console: Console) -> Path:
         today = _today(ws)
         with db.transaction(ws.engine) as session:
             rows = status_rows(ws, session, today)
-        console.print(Text(f"demo workspace: {path}", style="bold"))
+        console.print(Text(f"demo workspace: {path} (sample mailbox imported from "
+                           f"{path / 'sample-mailbox.mbox'})", style="bold"))
         console.print(status_table(rows, today))
         for row in rows:
             console.print(Text(f"{row.ref}: {row.explanation}"))
         console.print(Text(
             f"\nTry: tracker -w {path} request show {rows[0].ref}\n"
-            f"     tracker -w {path} letter {rows[0].ref}"))
+            f"     tracker -w {path} letter {rows[0].ref}\n"
+            f"     tracker -w {path} inbox"))
     finally:
         ws.close()
     return path

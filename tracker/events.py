@@ -38,7 +38,7 @@ def record_event(
     The caller owns the transaction: the state change and its event commit or roll back together.
     """
     from_state = State(request.state)
-    if to_state is not None:
+    if to_state is not None and to_state != from_state:
         if to_state not in TRANSITIONS[from_state]:
             raise StateError(
                 f"{request.ref} is {from_state.value}; it cannot become {to_state.value}"
@@ -60,5 +60,17 @@ def record_event(
         to_state=(to_state or from_state).value,
         data=data,
     )
+    session.add(event)
+    return event
+
+
+def record_message_event(session: Session, message: Message, kind: str, actor: str, *,
+                         at: datetime | None = None, **data: Any) -> Event:
+    """Record what happened to a message that belongs to no request (yet): triage decisions."""
+    if message.id is None:
+        session.add(message)
+        session.flush()
+    event = Event(request_id=message.request_id, message_id=message.id, at=at or utcnow(),
+                  actor=actor, kind=kind, data=data)
     session.add(event)
     return event

@@ -108,12 +108,22 @@ class Request(SQLModel, table=True):
     variables: dict[str, Any] = _json()
     extensions: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON,
                                              nullable=False)
+    delivery_failed: bool = False  # a permanent bounce for the recipient of a letter
+    tickets: list[str] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
     created_at: datetime = _when()
     updated_at: datetime = _when()
 
 
 class Message(SQLModel, table=True):
-    """An outbound letter (draft or sent) or an inbound message, with its exact bytes."""
+    """An outbound letter (draft or sent) or an inbound message, with its exact bytes.
+
+    Inbound mail from IMAP is keyed by (account, folder, uidvalidity, uid): the same message can
+    never be stored twice from the same place, and a rerun after a crash finds what it stored.
+    """
+
+    __table_args__ = (
+        sa.UniqueConstraint("account", "folder", "uidvalidity", "uid", name="uq_message_source"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     request_id: int | None = Field(default=None, foreign_key="request.id", index=True)
@@ -132,10 +142,35 @@ class Message(SQLModel, table=True):
     references: str = ""
     headers: dict[str, Any] = _json()
     raw: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
-    sha256: str = ""
-    sent_at: datetime | None = _when(nullable=True)  # out: when it left; in: Date received
+    sha256: str = Field(default="", index=True)
+    sent_at: datetime | None = _when(nullable=True)  # out: when it left; in: when it arrived
     note: str = ""
     created_at: datetime = _when()
+    # Inbound only: where it came from, how tracker judged it, and how it was matched.
+    account: str | None = None
+    folder: str | None = None
+    uidvalidity: int | None = Field(default=None, sa_type=sa.BigInteger)
+    uid: int | None = Field(default=None, sa_type=sa.BigInteger)
+    authenticity: str = ""  # "verified" | "suspicious" | "unverified"
+    reasons: list[str] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
+    match_rule: str = ""  # in-reply-to | address-tag | subject-tag | ticket | sender-domain | ...
+    triage: str = Field(default="", index=True)  # "" | "pending" | "linked" | "dismissed"
+    ticket: str = ""
+    bounced: list[str] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
+    defects: list[str] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
+
+
+class FolderState(SQLModel, table=True):
+    """How far one folder of one account has been read: advanced with the messages it covers."""
+
+    __table_args__ = (sa.UniqueConstraint("account", "folder", name="uq_folder_state"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account: str
+    folder: str
+    uidvalidity: int = Field(sa_type=sa.BigInteger)
+    last_uid: int = Field(default=0, sa_type=sa.BigInteger)
+    updated_at: datetime = _when()
 
 
 class Event(SQLModel, table=True):

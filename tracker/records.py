@@ -14,7 +14,7 @@ from tracker.errors import (
     NotFoundError,
     suggest,
 )
-from tracker.models import Message, Request
+from tracker.models import Message, Request, State
 from tracker.tags import parse_ref
 from tracker.workspace import Workspace
 
@@ -57,6 +57,10 @@ class MessageFacts(Protocol):
     def sent_at(self) -> datetime | None: ...
     @property
     def subject(self) -> str: ...
+    @property
+    def triage(self) -> str: ...
+    @property
+    def authenticity(self) -> str: ...
 
 
 M = TypeVar("M", bound=MessageFacts)
@@ -83,10 +87,43 @@ def wait_for(ws: Workspace, request: Request, messages: Sequence[MessageFacts],
     replies = [clock.Reply(received_at=m.sent_at, substantive=m.kind == "reply")
                for m in messages
                if m.direction == "in" and m.sent_at is not None
-               and m.kind in ("reply", "auto_reply") and m.status == "received"]
+               and m.kind in ("reply", "auto_reply") and m.status == "received"
+               and counts_for_clock(m)]
     extensions = [parse_extension(e, rule) for e in request.extensions]
     return clock.compute_wait(letters, replies, rule, extensions, as_of, ws.settings.tz,
                               ws.calendar_for(request.platform_slug))
+
+
+def counts_for_clock(message: MessageFacts) -> bool:
+    """Inbound mail moves the clock only once nobody needs to look at it first.
+
+    A probable match or a suspicious-looking reply waits in triage ("pending") until a person
+    links it; a dismissed one never counts.
+    """
+    return message.triage in ("", "linked")
+
+
+def derived_state(ws: Workspace, messages: Sequence[MessageFacts], wait: clock.Wait) -> State:
+    """The state a request's letters and replies call for, closing aside."""
+    if not sent_letters(messages):
+        return State.DRAFT
+    if wait.answered:
+        return State.ANSWERED
+    acknowledged = any(
+        m.direction == "in" and m.kind == "auto_reply" and m.sent_at is not None
+        and counts_for_clock(m) and wait.started_on is not None
+        and clock.local_date(m.sent_at, ws.settings.tz) >= wait.started_on
+        for m in messages
+    )
+    return State.ACKNOWLEDGED if acknowledged else State.AWAITING
+
+
+def settle_state(ws: Workspace, session: Session, request: Request, today: date) -> State:
+    """Refresh the due date and return the state the messages call for (closed stays closed)."""
+    wait = refresh_due(ws, session, request, today)
+    if request.state == State.CLOSED:
+        return State.CLOSED
+    return derived_state(ws, request_messages(session, request), wait)
 
 
 def refresh_due(ws: Workspace, session: Session, request: Request, today: date) -> clock.Wait:

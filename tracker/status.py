@@ -22,6 +22,8 @@ class _Facts(NamedTuple):
     kind: str
     sent_at: datetime | None
     subject: str
+    triage: str
+    authenticity: str
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,8 @@ class StatusRow:
     overdue_by_days: int
     last_reply_on: str | None
     resolution: str | None
+    delivery_failed: bool
+    suspicious_replies: int
     explanation: str
 
     def to_dict(self) -> dict[str, Any]:
@@ -83,6 +87,9 @@ def build_row(ws: Workspace, request: Request, messages: Sequence[MessageFacts],
         overdue_by_days=0 if closed else wait.overdue_by_days,
         last_reply_on=_iso(wait.last_reply_on),
         resolution=request.resolution,
+        delivery_failed=request.delivery_failed,
+        suspicious_replies=sum(1 for m in messages if m.direction == "in"
+                               and m.authenticity == "suspicious" and m.triage != "linked"),
         explanation=wait.explanation,
     )
 
@@ -101,7 +108,8 @@ def status_rows(ws: Workspace, session: Session, as_of: date, *, platform: str |
         # Only the columns the clock needs: never the raw bytes of thousands of messages.
         query_messages = (
             sa.select(col(Message.request_id), col(Message.direction), col(Message.status),
-                      col(Message.kind), col(Message.sent_at), col(Message.subject))
+                      col(Message.kind), col(Message.sent_at), col(Message.subject),
+                      col(Message.triage), col(Message.authenticity))
             .where(col(Message.request_id).is_not(None)).order_by(col(Message.id))
         )
         if platform or not include_closed:

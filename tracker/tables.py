@@ -16,17 +16,23 @@ def status_table(rows: list[StatusRow], day: date) -> Table:
     table = Table(title=f"requests as of {clock.format_day(day)}", title_justify="left")
     for name in ("ref", "platform"):
         table.add_column(name, no_wrap=True)
-    table.add_column("subject", no_wrap=True, overflow="ellipsis", max_width=34)
+    table.add_column("subject", no_wrap=True, overflow="ellipsis", max_width=26)
     for name in ("sent", "due"):
         table.add_column(name, no_wrap=True)
     for name in ("days", "bdays"):
         table.add_column(name, no_wrap=True, justify="right")
-    table.add_column("state", no_wrap=True)
+    table.add_column("state", min_width=16, overflow="fold")  # wraps: warnings are never cut
     for r in rows:
         style = "bold red" if r.very_overdue else "red" if r.overdue else ""
-        state = r.state
+        alerts = [r.state]
         if r.overdue:
-            state = f"{'VERY ' if r.very_overdue else ''}OVERDUE +{r.overdue_by_days}d"
+            alerts.append(f"{'VERY ' if r.very_overdue else ''}OVERDUE +{r.overdue_by_days}d")
+        if r.delivery_failed:
+            alerts.append("UNDELIVERED")
+            style = "bold red"
+        if r.suspicious_replies:
+            alerts.append(f"{r.suspicious_replies} SUSPICIOUS")
+        state = ", ".join(alerts)
         subject = r.subject.replace(f"[{r.ref}]", "").strip()
         table.add_row(
             Text(r.ref), Text(r.platform), Text(subject), Text(r.sent_on or "-"),

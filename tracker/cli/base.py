@@ -20,7 +20,7 @@ from tracker.workspace import Workspace
 
 # Piped output (reports pasted into mail, logs) gets a usable width instead of rich's 80.
 out = Console(highlight=False,
-              width=None if sys.stdout.isatty() else int(os.environ.get("COLUMNS") or 120))
+              width=None if sys.stdout.isatty() else int(os.environ.get("COLUMNS") or 140))
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

@@ -1,0 +1,76 @@
+"""`tracker watch` against a real Dovecot: IDLE latency, reconnect after a kick, clean stop."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import Cli
+from dovecot import DovecotServer, dovecot_fixture  # noqa: F401
+from test_sync import imap_env, mail, put, row, sent_request, stored_count
+
+from tracker.watch import MAX_BACKOFF, backoff_delay
+
+
+@pytest.mark.parametrize(("attempt", "rand", "expected"), [
+    (1, 0.5, 1.0), (2, 0.5, 2.0), (3, 0.5, 4.0), (9, 0.5, 256.0), (10, 0.5, 300.0),
+    (30, 0.5, 300.0), (1, 0.0, 0.5), (1, 0.999, 1.499), (12, 0.999, 300.0),
+])
+def test_backoff_doubles_with_jitter_up_to_five_minutes(attempt: int, rand: float,
+                                                        expected: float) -> None:
+    assert backoff_delay(attempt, lambda: rand) == pytest.approx(expected, abs=1e-3)
+    assert backoff_delay(attempt, lambda: rand) <= MAX_BACKOFF
+
+
+def wait_for(check: Callable[[], bool], seconds: float, what: str) -> float:
+    start = time.monotonic()
+    while time.monotonic() - start < seconds:
+        if check():
+            return time.monotonic() - start
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_watch_picks_up_mail_reconnects_and_stops_cleanly(cli: Cli, dovecot: DovecotServer,
+                                                          tmp_path: Path) -> None:
+    ref, letter_id = sent_request(cli)
+    env = {**os.environ, **{k: v for k, v in cli.env.items() if v is not None},
+           **{k: v for k, v in imap_env(dovecot).items() if v is not None},
+           "TRACKER_WORKSPACE": str(cli.workspace)}
+    log = tmp_path / "watch.log"
+    with log.open("wb") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "tracker", "watch"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=err)
+        try:
+            wait_for(lambda: b"connected" in log.read_bytes(), 15, "the first connection")
+            time.sleep(0.3)  # let it enter IDLE
+            put(dovecot, mail(f"[{ref}] We received your request", sender="support@zoom.us",
+                                headers={"Auto-Submitted": "auto-replied"}, day=9))
+            latency = wait_for(lambda: row(cli, ref)["state"] == "acknowledged", 10,
+                               "the acknowledgement")
+            assert latency < 5
+            dovecot.kick()
+            time.sleep(0.2)
+            put(dovecot, mail("Re: answer", in_reply_to=letter_id, day=16))
+            wait_for(lambda: row(cli, ref)["state"] == "answered", 20,
+                     "the reply appended while disconnected")
+            assert log.read_bytes().count(b"connected to") >= 2
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            code = proc.wait(timeout=15)
+    assert code == 0
+    text = log.read_text()
+    assert "stopped" in text and "Traceback" not in text
+    assert stored_count(cli) == 2
+
+
+def test_watch_with_wrong_password_fails_at_once(cli: Cli, dovecot: DovecotServer) -> None:
+    result = cli.run("watch", ok=False,
+                     env=imap_env(dovecot, TRACKER_IMAP_PASSWORD_COMMAND="printf wrong"))
+    assert result.exit_code == 8 and "login refused" in result.stderr

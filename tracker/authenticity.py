@@ -1,0 +1,209 @@
+"""Is a reply really from the platform? Judge a message's authentication results.
+
+Anybody can write ``Authentication-Results: mx.google.com; dmarc=pass`` into a forged message.
+RFC 8601 section 5: only results whose authserv-id names the organisation's own border servers
+count, and of several such headers the topmost (the newest, added by our border on arrival)
+wins, because anything below it travelled with the message. Optionally tracker checks the DKIM
+signatures itself, over the exact stored bytes, never over a re-serialised message.
+
+Pure functions: the only outside contact is the DNS lookup of DKIM keys, which the caller
+injects (``dnsfunc``); without it dkimpy queries real DNS.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from email import policy
+from email.parser import BytesHeaderParser
+from typing import Any, Literal
+
+import authres
+import dkim
+import dkim.dnsplug
+
+__all__ = ["Authenticity", "DnsFunc", "Verdict", "judge"]
+
+Authenticity = Literal["verified", "suspicious", "unverified"]
+DnsFunc = Callable[[bytes], bytes | None]
+
+_LEADING_COMMENTS = re.compile(r"^\s*(\([^()]*\)\s*)*")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How far a message's claimed sender is proven, and the evidence, one line per fact."""
+
+    authenticity: Authenticity
+    reasons: tuple[str, ...]
+
+
+def _domain(value: str) -> str:
+    """Bare lower-case domain of a domain, address or ``@domain`` identity."""
+    return value.strip().strip("<>").rpartition("@")[2].strip().rstrip(".").lower()
+
+
+def aligned(signer: str, from_domain: str) -> bool:
+    """Relaxed alignment (DMARC): same domain, or one inside the other.
+
+    Equal organisational domains are approximated by a label-boundary suffix match. A public
+    suffix such as ``co.uk`` could only "align" by signing with its own key, which no registry
+    publishes, so no public-suffix list is needed to stay safe.
+    """
+    a, b = _domain(signer), _domain(from_domain)
+    if not a or not b:
+        return False
+    short, long = sorted((a, b), key=len)
+    return a == b or ("." in short and long.endswith("." + short))
+
+
+def _authserv_id(value: str) -> str:
+    head = _LEADING_COMMENTS.sub("", value).split(";", 1)[0].split()
+    return head[0].lower() if head else ""
+
+
+def _props(result: Any) -> dict[str, str]:
+    return {f"{p.type}.{p.name}".lower(): str(p.value) for p in getattr(result, "properties", [])}
+
+
+def _judge_header(header: Any, from_domain: str) -> tuple[Authenticity, list[str]]:
+    """Apply the rules to one trusted, parsed Authentication-Results header."""
+    server = header.authserv_id
+    dmarc: list[tuple[str, str]] = []
+    dkim_pass: list[str] = []
+    failures: list[str] = []
+    notes: list[str] = []
+    for result in header.results:
+        method, outcome = str(result.method).lower(), str(result.result).lower()
+        props = _props(result)
+        if method == "dmarc":
+            domain = _domain(props.get("header.from", from_domain))
+            if aligned(domain, from_domain):
+                dmarc.append((outcome, domain))
+            else:
+                notes.append(f"dmarc={outcome} ({server}) is for {domain}, not {from_domain}")
+        elif method == "dkim":
+            signer = _domain(props.get("header.d") or props.get("header.i", ""))
+            if outcome == "pass" and aligned(signer, from_domain):
+                dkim_pass.append(signer)
+            elif outcome == "pass":
+                notes.append(f"dkim=pass ({server}) for {signer}, not aligned with {from_domain}")
+            elif outcome == "fail":
+                failures.append(f"dkim=fail ({server}) for {signer or 'unknown signer'}")
+        elif method == "spf":
+            if outcome in ("fail", "softfail"):
+                failures.append(f"spf={outcome} ({server}) for {props.get('smtp.mailfrom', '?')}")
+            else:
+                notes.append(f"spf={outcome} ({server}); SPF alone does not prove the From")
+    for outcome, domain in dmarc:
+        if outcome == "pass":
+            return "verified", [f"dmarc=pass ({server}) for {domain}", *notes]
+    for outcome, domain in dmarc:
+        if outcome == "fail":
+            return "suspicious", [f"dmarc=fail ({server}) for {domain}", *failures, *notes]
+    if dkim_pass:
+        return "verified", [f"dkim=pass ({server}) with header.d={dkim_pass[0]} aligned", *notes]
+    if any(not f.startswith("spf=softfail") for f in failures):  # softfail is only a hint
+        return "suspicious", [*failures, "no passing aligned DKIM signature", *notes]
+    notes += [f"dmarc={outcome} ({server}) for {domain}" for outcome, domain in dmarc]
+    return "unverified", [*failures, *notes] or [f"no usable results from {server}"]
+
+
+def _judge_headers(
+    raw: bytes, from_domain: str, trusted: set[str]
+) -> tuple[Authenticity, list[str]]:
+    msg = BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
+    values = [str(v) for k, v in msg.raw_items() if k.lower() == "authentication-results"]
+    reasons: list[str] = []
+    for index, value in enumerate(values):  # top to bottom: the first trusted one is the newest
+        value = re.sub(r"\s+", " ", value)
+        server = _authserv_id(value)
+        if server not in trusted:
+            reasons.append(f"ignored Authentication-Results from untrusted authserv-id {server}")
+            continue
+        older = sum(_authserv_id(v) in trusted for v in values[index + 1 :])
+        if older:
+            reasons.append(f"{older} older trusted Authentication-Results below it ignored")
+        try:
+            header = authres.AuthenticationResultsHeader.parse_value(value)
+        except Exception as exc:  # authres raises its own and stdlib errors on odd syntax
+            # Never fall back to a lower header: it may have come with the message, forged.
+            reasons.append(f"ignored unparseable Authentication-Results from {server}: {exc}")
+            return "unverified", reasons
+        verdict, found = _judge_header(header, from_domain)
+        return verdict, found + reasons
+    return "unverified", [*reasons, "no Authentication-Results from a trusted server"]
+
+
+def _own_dkim(raw: bytes, from_domain: str, dnsfunc: DnsFunc | None) -> tuple[str, list[str]]:
+    """Verify every DKIM signature ourselves: ("pass" | "fail" | "none", reasons)."""
+    fetched: list[bool] = []
+
+    def lookup(name: bytes, timeout: int = 5) -> bytes | None:
+        # dkimpy calls dnsfunc(name, timeout=...); ours takes the name only.
+        try:
+            txt = dnsfunc(name) if dnsfunc else dkim.dnsplug.get_txt(name, timeout=timeout)
+        except Exception:  # a resolver error is "no key", not a forgery
+            txt = None
+        fetched.append(bool(txt))
+        return txt if isinstance(txt, bytes) or txt is None else bytes(txt)
+
+    try:
+        checker = dkim.DKIM(raw)
+        count = sum(name.lower() == b"dkim-signature" for name, _ in checker.headers)
+    except Exception as exc:  # dkimpy cannot read the message at all
+        return "none", [f"own DKIM check could not read the message: {exc}"]
+    if not count:
+        return "none", ["own DKIM check: no DKIM-Signature"]
+    outcome, reasons = "none", []
+    for idx in range(count):
+        fetched.clear()
+        checker.domain, error = None, ""  # a signature too broken to name its d= leaves it unset
+        try:
+            ok = bool(checker.verify(idx=idx, dnsfunc=lookup))
+        except Exception as exc:  # body hash mismatch, malformed tags, bad key
+            ok, error = False, f": {exc}"
+        signer = (checker.domain or b"?").decode("ascii", "replace").lower()
+        if ok and aligned(signer, from_domain):
+            return "pass", [f"own DKIM check passed for d={signer}"]
+        if ok:
+            reasons.append(f"own DKIM check passed for d={signer}, not aligned with {from_domain}")
+        elif fetched and not any(fetched):
+            reasons.append(f"own DKIM check could not fetch the key for d={signer}")
+        else:
+            outcome = "fail"
+            reasons.append(f"own DKIM check failed for d={signer}{error}")
+    return outcome, reasons
+
+
+def judge(
+    raw: bytes,
+    from_domain: str,
+    trusted_authserv_ids: Sequence[str],
+    *,
+    dkim_check: bool = False,
+    dnsfunc: DnsFunc | None = None,
+) -> Verdict:
+    """Judge whether *raw* (the exact stored bytes) really comes from *from_domain*.
+
+    ``verified``: a trusted server saw dmarc=pass or an aligned dkim=pass, or our own DKIM check
+    passed for an aligned domain. ``suspicious``: dmarc=fail, failing DKIM/SPF without an
+    aligned pass, or a signature that our own check finds broken. Otherwise ``unverified``.
+    """
+    from_domain = _domain(from_domain)
+    trusted = {t.strip().lower() for t in trusted_authserv_ids if t.strip()}
+    try:
+        verdict, reasons = _judge_headers(raw, from_domain, trusted)
+    except Exception as exc:  # never lose a message over its header syntax
+        verdict, reasons = "unverified", [f"unreadable header: {type(exc).__name__}"]
+    if not from_domain:
+        reasons.append("no From domain to align with")
+    if dkim_check:
+        outcome, own = _own_dkim(raw, from_domain, dnsfunc)
+        reasons += own
+        if outcome == "pass":
+            verdict = "verified"
+        elif outcome == "fail":
+            verdict = "suspicious"
+    return Verdict(verdict, tuple(reasons))

@@ -1,0 +1,190 @@
+"""Commands for the mailbox: sync, watch, import, inspect, and the triage inbox."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+from rich.text import Text
+
+from tracker import db
+from tracker.authenticity import judge
+from tracker.classify import classify
+from tracker.cli.base import emit_json, main, now_for, out, with_workspace
+from tracker.errors import InputError
+from tracker.importer import import_path
+from tracker.inbound import Counts, build_index
+from tracker.matching import match_message
+from tracker.parsing import parse_message
+from tracker.sync import sync_all
+from tracker.triage import dismiss_message, inbox_items, link_message
+from tracker.watch import watch as run_watch
+from tracker.workspace import Workspace
+
+
+def _report(counts: Counts, as_json: bool, what: str) -> None:
+    if as_json:
+        emit_json(counts.as_dict())
+        return
+    data = counts.as_dict()
+    click.echo(f"{what}: " + ", ".join(f"{k} {len(v) if isinstance(v, list) else v}"
+                                        for k, v in data.items() if v) if any(
+        data.values()) else f"{what}: nothing new")
+    if counts.unmatched or counts.probable or counts.suspicious:
+        click.echo("some messages need a person: see `tracker inbox`")
+
+
+class _Bar:
+    """A progress bar on a terminal for long first syncs; silent otherwise."""
+
+    def __init__(self) -> None:
+        self.progress: Progress | None = None
+        self.tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> _Bar:
+        if sys.stderr.isatty():
+            self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                     MofNCompleteColumn(), transient=True)
+            self.progress.start()
+        return self
+
+    def __call__(self, folder: str, done: int, total: int) -> None:
+        if self.progress is None or not total:
+            return
+        if folder not in self.tasks:
+            self.tasks[folder] = self.progress.add_task(folder, total=total)
+        self.progress.update(self.tasks[folder], completed=done)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@with_workspace
+def sync(ws: Workspace, as_json: bool) -> None:
+    """Read new mail once (IMAP, read-only) and match it to requests."""
+    with _Bar() as bar:
+        counts = sync_all(ws, progress=bar)
+    _report(counts, as_json, "sync")
+
+
+@main.command(name="import")
+@click.argument("path", type=click.Path(exists=True))
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@with_workspace
+def import_(ws: Workspace, path: str, as_json: bool) -> None:
+    """Import past mail from an mbox file, a Maildir or .eml files (idempotent)."""
+    counts = import_path(ws, Path(path))
+    _report(counts, as_json, "import")
+
+
+@main.command()
+@with_workspace
+def watch(ws: Workspace) -> None:
+    """Watch the mailbox (IMAP IDLE) and keep requests up to date until stopped."""
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+        raise KeyboardInterrupt  # break out of a blocking IDLE read at once
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        run_watch(ws, stop)
+    except KeyboardInterrupt:
+        logging.getLogger("tracker.watch").info("stopped")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@with_workspace
+def inbox(ws: Workspace, as_json: bool) -> None:
+    """Messages waiting for a person: unmatched, probable matches, suspicious replies."""
+    with db.transaction(ws.engine) as session:
+        items = inbox_items(session)
+    if as_json:
+        emit_json([item.__dict__ for item in items])
+        return
+    if not items:
+        click.echo("the inbox is empty")
+        return
+    table = Table("id", "received", "from", "subject", "kind", "authenticity", "request",
+                  title="messages waiting for a person", title_justify="left")
+    for item in items:
+        style = "bold red" if item.authenticity == "suspicious" else ""
+        table.add_row(str(item.id), Text((item.received_at or "-")[:16]), Text(item.sender),
+                      Text(item.subject[:50]), Text(item.kind), Text(item.authenticity),
+                      Text(f"{item.ref} ({item.match_rule})" if item.ref else "-"), style=style)
+    out.print(table)
+    click.echo("sort them with `tracker link ID REF` or `tracker dismiss ID`")
+
+
+@main.command()
+@click.argument("message", type=int)
+@click.argument("ref")
+@with_workspace
+def link(ws: Workspace, message: int, ref: str) -> None:
+    """Confirm that inbox MESSAGE belongs to request REF."""
+    linked = link_message(ws, message, ref, now_for(ws))
+    click.echo(f"linked message {linked.id} to {ref.upper()}")
+
+
+@main.command()
+@click.argument("message", type=int)
+@click.option("--reason", default="", help="Why it does not count.")
+@with_workspace
+def dismiss(ws: Workspace, message: int, reason: str) -> None:
+    """Set inbox MESSAGE aside: it stays stored but never counts."""
+    dismiss_message(ws, message, now_for(ws), reason)
+    click.echo(f"dismissed message {message}")
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@with_workspace
+def inspect(ws: Workspace, file: str, as_json: bool) -> None:
+    """Show how tracker sees an .eml file, without storing anything."""
+    raw = Path(file).read_bytes()
+    if not raw:
+        raise InputError(f"{file} is empty")
+    parsed = parse_message(raw)
+    kind = classify(parsed)
+    verdict = judge(raw, parsed.headers.from_addr.rpartition("@")[2],
+                    ws.settings.imap.trusted_authserv_ids)
+    with db.transaction(ws.engine) as session:
+        index = build_index(ws, session)
+    match = match_message(parsed.headers, index, ticket=kind.ticket,
+                          original_ids=kind.original_message_ids)
+    data = {
+        "subject": parsed.headers.subject, "from": parsed.headers.from_addr,
+        "date": parsed.headers.date.isoformat() if parsed.headers.date else None,
+        "message_id": parsed.headers.message_id,
+        "classification": kind.kind, "bounced_recipients": list(kind.bounced_recipients),
+        "ticket": kind.ticket, "authenticity": verdict.authenticity,
+        "authenticity_reasons": list(verdict.reasons), "matched_ref": match.ref,
+        "match_rule": match.rule or None, "probable": match.probable,
+        "would_store": match.relevant, "match_reasons": list(match.reasons),
+        "classification_reasons": list(kind.reasons), "defects": list(parsed.defects),
+    }
+    if as_json:
+        emit_json(data)
+        return
+    for key, value in data.items():
+        if isinstance(value, list):
+            value = "; ".join(value) or "-"
+        out.print(Text(f"{key.replace('_', ' ')}: {value if value is not None else '-'}"))
+

@@ -1,0 +1,80 @@
+"""`tracker import PATH`: past correspondence from an mbox, a Maildir or .eml files.
+
+The same screening, matching and storage as `tracker sync`; importing twice stores nothing twice
+(messages are recognised by the SHA-256 of their bytes). Letters the organisation sent itself
+(From one of its own addresses, with a reference tag) are recorded as sent letters.
+"""
+
+from __future__ import annotations
+
+import mailbox as mailboxes
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from tracker.db import transaction
+from tracker.errors import InputError
+from tracker.inbound import Counts, Source, build_index, store_message
+from tracker.parsing import parse_headers
+from tracker.workspace import Workspace
+
+BATCH = 200
+Progress = Callable[[str, int, int], None]
+
+
+def _messages(path: Path) -> Iterator[bytes]:
+    if path.is_dir() and all((path / sub).is_dir() for sub in ("cur", "new")):
+        maildir = mailboxes.Maildir(path, factory=None, create=False)
+        for key in sorted(maildir.iterkeys()):
+            yield maildir.get_bytes(key)
+    elif path.is_dir():
+        for file in sorted(path.rglob("*.eml")):
+            yield file.read_bytes()
+    elif path.suffix.lower() == ".eml":
+        yield path.read_bytes()
+    else:
+        with path.open("rb") as fh:
+            if not fh.read(5) == b"From ":
+                raise InputError(f"{path} is not an mbox file, a Maildir or .eml files")
+        box = mailboxes.mbox(path, factory=None, create=False)
+        try:
+            for key in box.iterkeys():
+                yield box.get_bytes(key)
+        finally:
+            box.close()
+
+
+def import_path(ws: Workspace, path: Path, *, progress: Progress | None = None) -> Counts:
+    """Import every message under *path* that concerns a request."""
+    if not path.exists():
+        raise InputError(f"{path} does not exist")
+    counts = Counts()
+    source = Source(account="import", folder=str(path.resolve()))
+    with transaction(ws.engine) as session:
+        index = build_index(ws, session)
+    batch: list[bytes] = []
+    done = 0
+
+    def flush() -> None:
+        nonlocal index
+        stored = False
+        with transaction(ws.engine) as session:
+            for raw in batch:
+                own = parse_headers(raw).from_addr in index.own_addresses
+                stored = store_message(ws, session, raw, source, None, index, counts,
+                                       sent_folder=own) is not None or stored
+        if stored:
+            with transaction(ws.engine) as session:
+                index = build_index(ws, session)
+        batch.clear()
+
+    for raw in _messages(path):
+        counts.screened += 1
+        batch.append(raw)
+        if len(batch) >= BATCH:
+            done += len(batch)
+            flush()
+            if progress:
+                progress(str(path), done, 0)
+    if batch:
+        flush()
+    return counts

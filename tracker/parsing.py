@@ -1,0 +1,412 @@
+"""Turn raw mail bytes into typed, decoded values: pure functions, no I/O.
+
+Evidence-grade rules: nothing here raises on bad input. Malformed mail is parsed as far as it
+goes and what was wrong is listed in ``defects``; the caller stores the exact raw bytes anyway.
+
+Two entry points: ``parse_headers`` screens many messages cheaply from their header bytes
+(``compat32`` is ~10x faster than ``email.policy.default``), ``parse_message`` parses one message
+fully for the classifier and the matcher.
+"""
+
+from __future__ import annotations
+
+import binascii
+import codecs
+import html
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email import policy
+from email.message import Message
+from email.parser import BytesHeaderParser, BytesParser
+from email.utils import getaddresses, parsedate_to_datetime
+from html.parser import HTMLParser
+
+import charset_normalizer
+
+__all__ = [
+    "HeaderInfo",
+    "ParsedMessage",
+    "decode_bytes",
+    "parse_headers",
+    "parse_message",
+]
+
+# Labels whose real-world content is a superset: Chinese mail labelled gb2312 routinely holds
+# GBK-only characters (镕, 喆) and Python's strict gb2312 codec turns them into U+FFFD.
+_GB = ("gb2312", "gbk", "cp936", "x-gbk", "euc-cn", "x-euc-cn", "csgb2312", "gb_2312-80", "ms936")
+_BIG5 = ("big5", "big5-hkscs", "x-x-big5", "x-big5", "cn-big5", "csbig5")
+_SUPERSETS = {**dict.fromkeys(_GB, "gb18030"), **dict.fromkeys(_BIG5, "big5hkscs")}
+# What mail actually uses; a free choice among all codecs picks cp1006 or cp949 for short text.
+_MAIL_CHARSETS = (
+    "utf_8", "gb18030", "big5hkscs", "cp1252", "iso8859_15", "cp1250", "cp1251", "koi8_r",
+    "cp1253", "cp1254", "cp1255", "cp1256", "cp1257", "shift_jis", "euc_jp", "iso2022_jp",
+    "euc_kr", "tis_620", "utf_16", "utf_32",
+)  # fmt: skip
+_PREFERRED = ("utf_8", "gb18030", "big5hkscs", "cp1252", "latin_1")
+_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
+_BETWEEN_WORDS = re.compile(r"(\?=)\s+(=\?)")
+_MSG_ID = re.compile(r"<([^<>]+)>")
+_RECIPIENT_HEADERS = (
+    "delivered-to", "x-original-to", "envelope-to", "to", "cc", "resent-to", "resent-cc",
+)
+
+
+@dataclass(frozen=True)
+class HeaderInfo:
+    """What the screening and matching steps need from a message's header."""
+
+    message_id: str = ""
+    in_reply_to: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()
+    subject: str = ""
+    from_addr: str = ""
+    from_name: str = ""
+    recipients: tuple[str, ...] = ()
+    date: datetime | None = None
+    auto_submitted: str = ""
+    content_type: str = "text/plain"
+    report_type: str = ""
+
+
+@dataclass(frozen=True)
+class ParsedMessage:
+    """A fully parsed message: header values, body text, attachments and what was wrong."""
+
+    headers: HeaderInfo
+    text: str
+    attachments: tuple[tuple[str, str, int], ...]
+    defects: tuple[str, ...]
+    message: Message = field(repr=False)
+
+
+def _decode(data: bytes, charset: str | None, notes: list[str]) -> str:
+    """Decode *data*, appending to *notes* whenever the declared charset was not the whole story."""
+    if not data:
+        return ""
+    label = (charset or "").strip().strip("\"'").lower().split("*", 1)[0]  # RFC 2231 language
+    target = _SUPERSETS.get(label, label)
+    if not _decodes_as(b"a", target):  # unknown label, or a non-text codec such as "base64"
+        target = ""
+    if target and _decodes_as(data, target):
+        if target != label and not _decodes_as(data, label):
+            notes.append(f"charset {label} decoded as {target}")
+        return data.decode(target)
+    if target != "utf-8" and _decodes_as(data, "utf-8"):
+        if target:
+            notes.append(f"charset {label} failed, decoded as utf-8")
+        return data.decode("utf-8")
+    if target:
+        # A right label with a few broken bytes: keep the label rather than trust a guess.
+        text = data.decode(target, errors="replace")
+        if text.count("\ufffd") <= max(1, len(text) // 100):
+            notes.append("undecodable bytes replaced")
+            return text
+    guess = _guess(data)
+    if guess:
+        notes.append(f"charset {label or 'missing'} guessed as {guess}")
+        return data.decode(guess)
+    notes.append("undecodable bytes replaced")
+    return data.decode(target or "utf-8", errors="replace")
+
+
+def _guess(data: bytes) -> str | None:
+    """charset-normalizer's best guess, widened; ties go to the scripts this project meets most."""
+    results = list(charset_normalizer.from_bytes(data, cp_isolation=list(_MAIL_CHARSETS)))
+    if b"\x00" not in data:  # short Latin text is easily "valid UTF-16"; real UTF-16 has NULs
+        results = [r for r in results if not r.encoding.startswith(("utf_16", "utf_32"))]
+    if not results:
+        return None
+    top = results[0]
+    tied = [r.encoding for r in results if (r.chaos, r.coherence) == (top.chaos, top.coherence)]
+    encoding = next((e for e in _PREFERRED if e in tied), top.encoding)
+    encoding = _SUPERSETS.get(encoding.replace("_", "-"), encoding)
+    return encoding if _decodes_as(data, encoding) and data.decode(encoding) else None
+
+
+def _decodes_as(data: bytes, label: str) -> bool:
+    try:
+        codecs.lookup(label)
+        data.decode(label)
+    except (LookupError, UnicodeError, ValueError, TypeError):
+        return False
+    return True
+
+
+def decode_bytes(data: bytes, charset: str | None) -> str:
+    """Decode text whose declared charset may be a lie; never raises.
+
+    Chinese labels are widened to their supersets (gb2312 family -> gb18030, big5 -> big5hkscs).
+    A missing, unknown or wrong charset falls back to UTF-8, then to charset-normalizer's guess,
+    and as a last resort to UTF-8 with U+FFFD replacements.
+    """
+    return _decode(data, charset, [])
+
+
+def _raw_to_str(value: str, notes: list[str], hint: str | None) -> str:
+    """A header value as the parser stored it (8-bit bytes as surrogates) -> real text, unfolded.
+
+    Raw 8-bit headers are UTF-8 (RFC 6532) or, from old clients, in the body's charset (*hint*):
+    short strings are too ambiguous for a statistical guess, so the hint goes first.
+    """
+    value = re.sub(r"\r?\n(?=[ \t])", "", value).replace("\r", "").replace("\n", "")
+    if any("\udc80" <= ch <= "\udcff" for ch in value):
+        data = value.encode("ascii", "surrogateescape")
+        value = data.decode() if _decodes_as(data, "utf-8") else _decode(data, hint, notes)
+    return value
+
+
+def _decode_words(value: str, notes: list[str]) -> str:
+    """Decode RFC 2047 encoded-words leniently (bad padding, split multibyte characters)."""
+    value = _BETWEEN_WORDS.sub(r"\1\2", value)  # whitespace between encoded-words is not text
+    out: list[str] = []
+    pending: tuple[str, bytearray] | None = None  # same-charset run: a character may be split
+    pos = 0
+    for match in _ENCODED_WORD.finditer(value):
+        if match.start() > pos:
+            if pending:
+                out.append(_decode(bytes(pending[1]), pending[0], notes))
+                pending = None
+            out.append(value[pos : match.start()])
+        charset, encoding, payload = match.groups()
+        if encoding in "bB":
+            try:
+                chunk = binascii.a2b_base64(payload.encode("ascii", "replace") + b"===")
+            except binascii.Error:
+                notes.append("bad base64 in encoded-word")
+                chunk = payload.encode("ascii", "replace")
+        else:
+            chunk = _q_decode(payload)
+        if pending and pending[0] == charset.lower():
+            pending[1].extend(chunk)
+        else:
+            if pending:
+                out.append(_decode(bytes(pending[1]), pending[0], notes))
+            pending = (charset.lower(), bytearray(chunk))
+        pos = match.end()
+    if pending:
+        out.append(_decode(bytes(pending[1]), pending[0], notes))
+    out.append(value[pos:])
+    return "".join(out)
+
+
+def _q_decode(payload: str) -> bytes:
+    raw = payload.replace("_", " ").encode("ascii", "replace")
+    return re.sub(rb"=([0-9A-Fa-f]{2})", lambda m: bytes([int(m.group(1), 16)]), raw)
+
+
+def _headers(msg: Message, name: str, notes: list[str]) -> list[str]:
+    """Every value of header *name*, in order, as unfolded text (encoded-words left alone)."""
+    values = [str(v) for k, v in msg.raw_items() if k.lower() == name]
+    if not any(ch >= "\udc80" for v in values for ch in v):
+        return [_raw_to_str(v, notes, None) for v in values]
+    hint = next((p.get_content_charset() for p in msg.walk() if p.get_content_charset()), None)
+    return [_raw_to_str(v, notes, hint) for v in values]
+
+
+def _message_ids(values: list[str]) -> tuple[str, ...]:
+    found: list[str] = []
+    for value in values:
+        ids = ["<" + re.sub(r"\s+", "", m) + ">" for m in _MSG_ID.findall(value)]
+        if not ids:  # some clients drop the angle brackets
+            ids = [f"<{token}>" for token in value.split() if "@" in token]
+        found.extend(i for i in ids if i not in found)
+    return tuple(found)
+
+
+def _addresses(values: list[str], notes: list[str]) -> list[tuple[str, str]]:
+    """(decoded name, lower-case address) pairs; parsed before decoding: a decoded "," is safe."""
+    pairs = []
+    try:
+        found = getaddresses(values)
+    except Exception:  # the stdlib's address parser has had crashes on hostile input
+        notes.append("unparseable address header")
+        return []
+    for name, addr in found:
+        addr = addr.strip().lower()
+        if "@" in addr and not any(ch.isspace() for ch in addr):
+            pairs.append((_decode_words(name, notes).strip(), addr))
+    return pairs
+
+
+def _date(values: list[str], notes: list[str]) -> datetime | None:
+    if not values:
+        notes.append("missing Date")
+        return None
+    try:
+        when = parsedate_to_datetime(values[0])
+    except (TypeError, ValueError, IndexError, OverflowError):
+        notes.append("unparseable Date")
+        return None
+    # "-0000" means "time zone unknown" (RFC 5322 3.3): the instant is still UTC.
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _header_info(msg: Message, notes: list[str]) -> HeaderInfo:
+    def first(name: str) -> str:
+        values = _headers(msg, name, notes)
+        return values[0].strip() if values else ""
+
+    message_id_raw = first("message-id")
+    ids = _message_ids([message_id_raw])
+    if not message_id_raw:
+        notes.append("missing Message-ID")
+    senders = _addresses(_headers(msg, "from", notes), notes)
+    if not senders:
+        notes.append("missing From")
+    recipients: list[str] = []
+    for name in _RECIPIENT_HEADERS:
+        for _, addr in _addresses(_headers(msg, name, notes), notes):
+            if addr not in recipients:
+                recipients.append(addr)
+    report_type = msg.get_param("report-type", "", header="content-type")
+    return HeaderInfo(
+        message_id=ids[0] if ids else message_id_raw,
+        in_reply_to=_message_ids(_headers(msg, "in-reply-to", notes)),
+        references=_message_ids(_headers(msg, "references", notes)),
+        subject=_decode_words(first("subject"), notes).strip(),
+        from_addr=senders[0][1] if senders else "",
+        from_name=senders[0][0] if senders else "",
+        recipients=tuple(recipients),
+        date=_date(_headers(msg, "date", notes), notes),
+        auto_submitted=first("auto-submitted").lower(),
+        content_type=msg.get_content_type(),
+        report_type=str(report_type).strip().lower() if isinstance(report_type, str) else "",
+    )
+
+
+def parse_headers(header_bytes: bytes) -> HeaderInfo:
+    """Screen a message from its header bytes (a whole message also works); never raises."""
+    try:
+        msg = BytesHeaderParser(policy=policy.compat32).parsebytes(header_bytes)
+        return _header_info(msg, [])
+    except Exception:  # screening must survive any input; callers keep the bytes
+        return HeaderInfo()
+
+
+def _leaves(msg: Message) -> list[tuple[Message, bool]]:
+    """Leaf parts in order, each with "is inside an attached message" (not body text then)."""
+    found: list[tuple[Message, bool]] = []
+
+    def walk(part: Message, attached: bool) -> None:
+        ctype = part.get_content_type()
+        payload = part.get_payload()
+        if ctype in ("message/rfc822", "message/global") or not isinstance(payload, list):
+            found.append((part, attached))
+        elif ctype.startswith("message/"):  # delivery-status header blocks: not body, not a file
+            return
+        else:
+            for child in payload:
+                if isinstance(child, Message):
+                    walk(child, attached)
+
+    walk(msg, False)
+    return found
+
+
+def _part_bytes(part: Message) -> bytes:
+    if part.get_content_type() in ("message/rfc822", "message/global"):
+        inner = part.get_payload()
+        if isinstance(inner, list) and inner and isinstance(inner[0], Message):
+            return inner[0].as_bytes(policy=policy.compat32)
+    data = part.get_payload(decode=True)
+    return data if isinstance(data, bytes) else b""
+
+
+def _body(msg: Message, notes: list[str]) -> tuple[str, tuple[tuple[str, str, int], ...]]:
+    plain: list[str] = []
+    markup: list[str] = []
+    attachments: list[tuple[str, str, int]] = []
+    for part, attached in _leaves(msg):
+        ctype = part.get_content_type()
+        if ctype.startswith("multipart/"):  # its boundary was never found: the payload is text
+            ctype = "text/plain"
+        raw_name = str(part.get_filename("") or "")
+        filename = _decode_words(_raw_to_str(raw_name, notes, part.get_content_charset()), notes)
+        disposition = (part.get_content_disposition() or "").lower()
+        is_file = (
+            bool(filename)
+            or disposition == "attachment"
+            or ctype.split("/")[0] not in ("text", "message")
+            or ctype in ("message/rfc822", "message/global")
+        )
+        data = _part_bytes(part)
+        if is_file:
+            attachments.append((filename, ctype, len(data)))
+        elif not attached and ctype in ("text/plain", "text/html"):
+            text = _decode(data, part.get_content_charset(), notes)
+            (plain if ctype == "text/plain" else markup).append(text)
+    text = "\n".join(plain) if plain else "\n".join(html_to_text(m) for m in markup)
+    return text.replace("\r\n", "\n").replace("\r", "\n"), tuple(attachments)
+
+
+class _TextExtractor(HTMLParser):
+    """Collect visible text; block elements become line breaks."""
+
+    _BLOCKS = frozenset(("p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "blockquote", "hr"))
+    _HIDDEN = frozenset(("script", "style", "head", "title"))
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.chunks: list[str] = []
+        self.hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.hidden += tag in self._HIDDEN
+        if tag in self._BLOCKS:
+            self.chunks.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._HIDDEN:
+            self.hidden = max(0, self.hidden - 1)
+        if tag in self._BLOCKS:
+            self.chunks.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden:
+            self.chunks.append(data)
+
+
+def html_to_text(markup: str) -> str:
+    """Visible text of an HTML body, one line per block, whitespace collapsed."""
+    try:
+        extractor = _TextExtractor()
+        extractor.feed(markup)
+        extractor.close()
+        text = "".join(extractor.chunks)
+    except Exception:  # the stdlib parser is lenient, but evidence must never be lost
+        text = html.unescape(re.sub(r"<[^>]*>", " ", markup))
+    lines = (re.sub(r"[ \t\xa0]+", " ", line).strip() for line in text.splitlines())
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def _defects(msg: Message) -> list[str]:
+    names: list[str] = []
+    for part in msg.walk():
+        names.extend(type(defect).__name__ for defect in part.defects)
+    return names
+
+
+def parse_message(raw: bytes) -> ParsedMessage:
+    """Parse one message fully; never raises, whatever the bytes."""
+    notes: list[str] = []
+    try:
+        msg = BytesParser(policy=policy.compat32).parsebytes(raw)
+    except Exception as exc:  # evidence must be stored, not lost
+        msg = Message()
+        notes.append(f"unparseable message: {type(exc).__name__}")
+    try:
+        headers = _header_info(msg, notes)
+    except Exception as exc:
+        headers = HeaderInfo()
+        notes.append(f"unreadable header: {type(exc).__name__}")
+    try:
+        text, attachments = _body(msg, notes)  # decoding first: it adds base64 defects
+    except Exception as exc:
+        text, attachments = "", ()
+        notes.append(f"unreadable body: {type(exc).__name__}")
+    try:
+        found = _defects(msg) + notes
+    except Exception as exc:  # e.g. RecursionError on absurd nesting
+        found = [*notes, f"unreadable structure: {type(exc).__name__}"]
+    return ParsedMessage(headers, text, attachments, tuple(dict.fromkeys(found)), msg)
