@@ -19,7 +19,7 @@ faults: ``kick`` (server BYE), ``kill_imap_processes`` (crash), ``set_uidvalidit
 Fixtures: ``dovecot`` and ``dovecot_tls``. Use them with
 ``from dovecot import dovecot_fixture, dovecot_tls_fixture  # noqa: F401`` (the import names
 differ from the fixture names so that ruff sees no redefinition). Without Dovecot installed
-they skip, or fail when ``$CI`` is set.
+they skip, or fail when ``$CI`` is set; the same when not running as root.
 
 The data lives in a fresh directory under ``tmp_dir`` (default: the system temp dir), which
 user ``nobody`` must be able to traverse: Dovecot's mail processes run as ``nobody``, so
@@ -158,25 +158,31 @@ class DovecotServer:
             ))
             if self._launch():
                 return
-        raise RuntimeError(f"Dovecot did not start; see {root}/dovecot.log:\n{self.log()}")
+        raise RuntimeError(f"Dovecot did not start; its log ends:\n{self.log()[-3000:]}")
 
     def _launch(self) -> bool:
         dovecot = _binary("dovecot")
         assert dovecot is not None
         # Own process group, so that stop() reaches every Dovecot child at once.
-        self._process = subprocess.Popen([dovecot, "-F", "-c", self.conf],
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                         start_new_session=True)
+        with open(self.root / "stderr.log", "ab") as errors:  # early fatal errors go here
+            self._process = subprocess.Popen([dovecot, "-F", "-c", self.conf],
+                                             stdout=subprocess.DEVNULL, stderr=errors,
+                                             start_new_session=True)
         deadline = time.monotonic() + _START_TIMEOUT
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 self._process = None
                 return False
+            # Ready when the plain listener greets: imap-login greets only once auth is up,
+            # and after Dovecot bound every listener (a foreign listener would stay silent).
             try:
-                with socket.create_connection((HOST, self.ssl_port or self.port), timeout=1):
+                with socket.create_connection((HOST, self.port), timeout=1) as probe:
+                    greeting = probe.recv(4096)
+                if greeting.startswith(b"* OK") and b"Dovecot" in greeting:
                     return True
             except OSError:
-                time.sleep(0.005)
+                pass
+            time.sleep(0.005)
         self.stop_process()
         return False
 
@@ -196,8 +202,6 @@ class DovecotServer:
         except subprocess.TimeoutExpired:
             self._doveadm("stop", check=False)
             process.wait(timeout=5)
-        if process.stderr is not None:
-            process.stderr.close()
 
     def stop(self) -> None:
         """Stop Dovecot and delete its directory."""
@@ -217,11 +221,12 @@ class DovecotServer:
         self.stop()
 
     def log(self) -> str:
-        """Dovecot's log so far (for failure messages)."""
-        try:
-            return (self.root / "dovecot.log").read_text(errors="replace")
-        except OSError:
-            return ""
+        """Dovecot's log and stderr so far (for failure messages)."""
+        text = ""
+        for name in ("stderr.log", "dovecot.log"):
+            with contextlib.suppress(OSError):
+                text += (self.root / name).read_text(errors="replace")
+        return text
 
     # -- what tests point tracker at ---------------------------------------------------------
 
@@ -330,9 +335,12 @@ class DovecotServer:
 
 
 def _require_dovecot() -> None:
-    if dovecot_available():
+    if not dovecot_available():
+        message = "Dovecot is not installed (apt-get install dovecot-imapd)"
+    elif os.geteuid() != 0:
+        message = "the Dovecot test server must be started as root (mail runs as nobody)"
+    else:
         return
-    message = "Dovecot is not installed (apt-get install dovecot-imapd)"
     if os.environ.get("CI"):
         pytest.fail(message)  # in CI a missing service is a failure, never a skip
     pytest.skip(message)

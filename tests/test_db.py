@@ -57,3 +57,42 @@ def test_password_is_masked_in_messages() -> None:
     with pytest.raises(DatabaseError) as info:
         db.check_schema(db.make_engine("postgresql://u:hunter2@127.0.0.1:1/db"))
     assert "hunter2" not in str(info.value)
+
+
+def test_upgrade_keeps_existing_rows(database_url: str) -> None:
+    """A database made by the first release, with data in it, upgrades to the current schema."""
+    from alembic import command
+
+    engine = db.make_engine(database_url)
+    try:
+        command.upgrade(db._alembic_config(engine), "0001")
+        with engine.begin() as conn:
+            conn.execute(sa.text(
+                "insert into platform (slug, name, record, updated_at) "
+                "values ('zoom', 'Zoom', '{}', '2020-06-08 10:00:00')"))
+            conn.execute(sa.text(
+                "insert into \"case\" (id, title, account, facts, created_at) "
+                "values (1, 't', '', '{}', '2020-06-08 10:00:00')"))
+            conn.execute(sa.text(
+                "insert into request (id, ref, case_id, platform_slug, template, language, "
+                "recipient, channel, deadline_rule, state, variables, extensions, created_at, "
+                "updated_at) values (1, 'HC-2020-0001', 1, 'zoom', 'account-suspension', 'en', "
+                "'privacy@zoom.us', 'email', '30d', 'awaiting', '{}', '[]', "
+                "'2020-06-08 10:00:00', '2020-06-08 10:00:00')"))
+            conn.execute(sa.text(
+                "insert into message (request_id, direction, status, kind, template, language, "
+                "variables, channel, subject, from_addr, to_addrs, message_id, in_reply_to, "
+                "\"references\", headers, sha256, note, created_at) values (1, 'out', 'sent', "
+                "'initial', 'account-suspension', 'en', '{}', 'email', 's', '', '', '<a@b>', "
+                "'', '', '{}', '', '', '2020-06-08 10:00:00')"))
+        assert db.upgrade(engine) == ("0001", db.HEAD)
+        with engine.connect() as conn:
+            request = conn.execute(sa.text(
+                "select delivery_failed, tickets from request")).one()
+            message = conn.execute(sa.text(
+                "select triage, authenticity, reasons from message")).one()
+        assert not request.delivery_failed
+        assert request.tickets in ("[]", [])
+        assert (message.triage, message.authenticity) == ("", "")
+    finally:
+        engine.dispose()

@@ -8,7 +8,9 @@ The mailbox belongs to the people who use it; tracker is a guest. So:
 - TLS is always verified (chain and host name, TLS 1.2 or later); ``ca_file``, when set, is
   the only CA trusted. ``tls = "starttls"`` refuses to go on without STARTTLS; ``"none"`` is
   allowed only to a loopback host.
-- No logging here, and no error message carries the password or token.
+- No logging here, and no error message carries the password or token. (imapclient logs the
+  protocol at DEBUG on logger ``imapclient``, LOGIN/AUTHENTICATE redacted but mail content not:
+  keep that logger above DEBUG in production.)
 
 Every failure is one :class:`MailboxError` line saying what happened and what to check. A
 connection lost mid-session (network error, server BYE, crash) is :class:`MailboxDisconnected`:
@@ -41,6 +43,8 @@ _HEADER_ITEMS = ("BODY.PEEK[HEADER]", "INTERNALDATE", "RFC822.SIZE")
 _MESSAGE_ITEMS = ("BODY.PEEK[]", "INTERNALDATE")
 _MAX_TEXT = 200  # characters of server text kept in an error message
 _MIN_REDACTED = 4  # shorter secrets are not searched for in server text
+_NO_LOGIN_HINT = ("[imap] has no login secret; set password_env (name of an environment variable), "
+              "password_command or oauth2_token_command")
 
 
 class MailboxError(TrackerError):
@@ -89,10 +93,7 @@ def imap_credentials(settings: ImapSettings) -> tuple[str, str]:
         return "oauth2", _run_token_command(settings.oauth2_token_command)
     secret = read_secret("imap", settings.password_env, settings.password_command)
     if secret is None:
-        raise ConfigError(
-            "[imap] has no login secret; set password_env (name of an environment variable), "
-            "password_command or oauth2_token_command"
-        )
+        raise ConfigError(_NO_LOGIN_HINT)
     if not secret:
         raise ConfigError(f"[imap] the password from {_secret_source(settings)} is empty")
     return "password", secret
@@ -139,8 +140,7 @@ def check_imap_settings(settings: ImapSettings) -> None:
         raise ConfigError("[imap] set either oauth2_token_command or a password "
                           "(password_env / password_command), not both")
     if not (settings.oauth2_token_command or has_password):
-        raise ConfigError("[imap] has no login secret; set password_env (name of an "
-                          "environment variable), password_command or oauth2_token_command")
+        raise ConfigError(_NO_LOGIN_HINT)
 
 
 def _secret_source(settings: ImapSettings) -> str:

@@ -50,6 +50,10 @@ _MSG_ID = re.compile(r"<([^<>]+)>")
 _RECIPIENT_HEADERS = (
     "delivered-to", "x-original-to", "envelope-to", "to", "cc", "resent-to", "resent-cc",
 )
+_WANTED = frozenset((*_RECIPIENT_HEADERS, "message-id", "in-reply-to", "references", "subject",
+                     "from", "date", "auto-submitted"))
+_SURROGATE = re.compile("[\udc80-\udcff]")  # how compat32 keeps undecodable header bytes
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
 
 
 @dataclass(frozen=True)
@@ -149,8 +153,8 @@ def _raw_to_str(value: str, notes: list[str], hint: str | None) -> str:
     Raw 8-bit headers are UTF-8 (RFC 6532) or, from old clients, in the body's charset (*hint*):
     short strings are too ambiguous for a statistical guess, so the hint goes first.
     """
-    value = re.sub(r"\r?\n(?=[ \t])", "", value).replace("\r", "").replace("\n", "")
-    if any("\udc80" <= ch <= "\udcff" for ch in value):
+    value = _FOLD.sub("", value).replace("\r", "").replace("\n", "")
+    if _SURROGATE.search(value):
         data = value.encode("ascii", "surrogateescape")
         value = data.decode() if _decodes_as(data, "utf-8") else _decode(data, hint, notes)
     return value
@@ -195,13 +199,17 @@ def _q_decode(payload: str) -> bytes:
     return re.sub(rb"=([0-9A-Fa-f]{2})", lambda m: bytes([int(m.group(1), 16)]), raw)
 
 
-def _headers(msg: Message, name: str, notes: list[str]) -> list[str]:
-    """Every value of header *name*, in order, as unfolded text (encoded-words left alone)."""
-    values = [str(v) for k, v in msg.raw_items() if k.lower() == name]
-    if not any(ch >= "\udc80" for v in values for ch in v):
-        return [_raw_to_str(v, notes, None) for v in values]
-    hint = next((p.get_content_charset() for p in msg.walk() if p.get_content_charset()), None)
-    return [_raw_to_str(v, notes, hint) for v in values]
+def _fields(msg: Message, notes: list[str]) -> dict[str, list[str]]:
+    """The header fields we read, by lower-case name, values in order, unfolded and decoded
+    from raw 8-bit (encoded-words are left alone). One pass: screening must stay cheap."""
+    fields: dict[str, list[str]] = {}
+    for name, value in msg.raw_items():
+        if (key := name.lower()) in _WANTED:
+            fields.setdefault(key, []).append(str(value))
+    hint = None
+    if any(_SURROGATE.search(v) for values in fields.values() for v in values):
+        hint = next((p.get_content_charset() for p in msg.walk() if p.get_content_charset()), None)
+    return {k: [_raw_to_str(v, notes, hint) for v in values] for k, values in fields.items()}
 
 
 def _message_ids(values: list[str]) -> tuple[str, ...]:
@@ -216,7 +224,9 @@ def _message_ids(values: list[str]) -> tuple[str, ...]:
 
 def _addresses(values: list[str], notes: list[str]) -> list[tuple[str, str]]:
     """(decoded name, lower-case address) pairs; parsed before decoding: a decoded "," is safe."""
-    pairs = []
+    pairs: list[tuple[str, str]] = []
+    if not values:
+        return pairs
     try:
         found = getaddresses(values)
     except Exception:  # the stdlib's address parser has had crashes on hostile input
@@ -224,7 +234,7 @@ def _addresses(values: list[str], notes: list[str]) -> list[tuple[str, str]]:
         return []
     for name, addr in found:
         addr = addr.strip().lower()
-        if "@" in addr and not any(ch.isspace() for ch in addr):
+        if "@" in addr and len(addr.split()) == 1:
             pairs.append((_decode_words(name, notes).strip(), addr))
     return pairs
 
@@ -243,32 +253,34 @@ def _date(values: list[str], notes: list[str]) -> datetime | None:
 
 
 def _header_info(msg: Message, notes: list[str]) -> HeaderInfo:
+    fields = _fields(msg, notes)
+
     def first(name: str) -> str:
-        values = _headers(msg, name, notes)
+        values = fields.get(name)
         return values[0].strip() if values else ""
 
     message_id_raw = first("message-id")
     ids = _message_ids([message_id_raw])
     if not message_id_raw:
         notes.append("missing Message-ID")
-    senders = _addresses(_headers(msg, "from", notes), notes)
+    senders = _addresses(fields.get("from", []), notes)
     if not senders:
         notes.append("missing From")
     recipients: list[str] = []
     for name in _RECIPIENT_HEADERS:
-        for _, addr in _addresses(_headers(msg, name, notes), notes):
+        for _, addr in _addresses(fields.get(name, []), notes):
             if addr not in recipients:
                 recipients.append(addr)
     report_type = msg.get_param("report-type", "", header="content-type")
     return HeaderInfo(
         message_id=ids[0] if ids else message_id_raw,
-        in_reply_to=_message_ids(_headers(msg, "in-reply-to", notes)),
-        references=_message_ids(_headers(msg, "references", notes)),
+        in_reply_to=_message_ids(fields.get("in-reply-to", [])),
+        references=_message_ids(fields.get("references", [])),
         subject=_decode_words(first("subject"), notes).strip(),
         from_addr=senders[0][1] if senders else "",
         from_name=senders[0][0] if senders else "",
         recipients=tuple(recipients),
-        date=_date(_headers(msg, "date", notes), notes),
+        date=_date(fields.get("date", []), notes),
         auto_submitted=first("auto-submitted").lower(),
         content_type=msg.get_content_type(),
         report_type=str(report_type).strip().lower() if isinstance(report_type, str) else "",
