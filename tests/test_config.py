@@ -34,7 +34,9 @@ def test_environment_overrides_every_section(tmp_path: Path) -> None:
         "TRACKER_ORGANISATION_TIMEZONE": "Asia/Taipei",
         "TRACKER_IMAP_FOLDERS": "INBOX, Archive",
         "TRACKER_DATABASE_URL": "postgresql://u@db/tracker",
+        "TRACKER_IMAP_DKIM_VERIFY": "yes",
     })
+    assert s.imap.dkim_verify is True
     assert s.smtp.host == "smtp.other.example"
     assert s.smtp.port == 2525
     assert s.organisation.timezone == "Asia/Taipei"

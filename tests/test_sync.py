@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -217,25 +218,36 @@ def test_wrong_password_is_one_clear_line(cli: Cli, dovecot: DovecotServer) -> N
 
 def test_sigkill_during_sync_stores_everything_exactly_once(cli: Cli,
                                                           dovecot: DovecotServer) -> None:
+    """Kill `tracker sync` with SIGKILL at random moments until one lands mid-sync; the next
+    run stores every relevant message exactly once."""
     ref, letter_id = sent_request(cli)
-    relevant = 0
-    for i in range(400):
+    batch = []
+    for i in range(1500):
         if i % 10 == 0:
-            put(dovecot, mail(f"Re: {i}", in_reply_to=letter_id, day=10 + i % 15,
-                                body=f"reply {i}"))
-            relevant += 1
+            raw = mail(f"Re: {i}", in_reply_to=letter_id, day=10 + i % 15, body=f"reply {i}")
         else:
-            put(dovecot, mail(f"newsletter {i}", sender=f"news{i}@example.org"))
+            raw = mail(f"newsletter {i}", sender=f"news{i}@example.org")
+        batch.append({"msg": raw, "date": datetime(2020, 6, 15, 12, tzinfo=UTC)})
+    with dovecot.client() as client:
+        for start in range(0, len(batch), 250):
+            client.multiappend("INBOX", batch[start:start + 250])
+    relevant = len(batch) // 10
     env = {**os.environ, **{k: v for k, v in cli.env.items() if v is not None},
            **{k: v for k, v in imap_env(dovecot).items() if v is not None},
            "TRACKER_WORKSPACE": str(cli.workspace)}
     rng = random.Random(7)
-    for _ in range(4):
+    seen: list[int] = []
+    for attempt in range(12):
         proc = subprocess.Popen([sys.executable, "-m", "tracker", "sync"], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        time.sleep(rng.uniform(0.8, 2.0))
+        # Later attempts wait longer: the first ones may die while Python is still starting.
+        time.sleep(0.8 + 0.2 * attempt + rng.uniform(0, 0.2))
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
+        seen.append(stored_count(cli))
+        if 0 < seen[-1] < relevant:
+            break  # a kill landed in the middle of a sync
+    assert any(0 < n < relevant for n in seen), f"no kill landed mid-sync: {seen}"
     cli.json("sync", env=imap_env(dovecot))
     assert stored_count(cli) == relevant
     assert cli.json("sync", env=imap_env(dovecot))["stored"] == 0

@@ -88,6 +88,7 @@ class ImapSettings:
     folders: tuple[str, ...] = ("INBOX",)
     sent_folder: str = ""
     trusted_authserv_ids: tuple[str, ...] = ()
+    dkim_verify: bool = False  # also verify DKIM signatures ourselves (needs DNS)
     idle_renew_seconds: int = 540
     timeout: float = 60.0
 
@@ -133,6 +134,14 @@ def _coerce(section: str, key: str, hint: Any, value: Any, origin: str) -> Any:
     where = f"[{section}] {key} (from {origin})"
     args = get_args(hint)
     try:
+        if hint is bool:
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on"):
+                return True
+            if isinstance(value, str) and value.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
         if hint is int:
             if isinstance(value, bool):
                 raise ValueError

@@ -126,7 +126,8 @@ def store_message(ws: Workspace, session: Session, raw: bytes, source: Source,
     if not match.relevant:
         return None
     verdict = judge(raw, parsed.headers.from_addr.rpartition("@")[2],
-                    ws.settings.imap.trusted_authserv_ids)
+                    ws.settings.imap.trusted_authserv_ids,
+                    dkim_check=ws.settings.imap.dkim_verify)
     pending = match.probable or verdict.authenticity == "suspicious" or match.ref is None
     message = Message(
         direction="in", status="received", kind=kind.kind, channel="email",

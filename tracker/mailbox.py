@@ -29,15 +29,15 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import imapclient
 from imapclient.exceptions import LoginError
 
-from tracker.config import ImapSettings, is_loopback, read_secret
+from tracker.config import ImapSettings, read_secret
 from tracker.errors import ConfigError, TrackerError, suggest
+from tracker.transport import check_server_settings, tls_context
 
 _HEADER_ITEMS = ("BODY.PEEK[HEADER]", "INTERNALDATE", "RFC822.SIZE")
 _MESSAGE_ITEMS = ("BODY.PEEK[]", "INTERNALDATE")
@@ -116,25 +116,9 @@ def _run_token_command(command: str) -> str:
 
 def check_imap_settings(settings: ImapSettings) -> None:
     """Raise ConfigError if *settings* cannot be used to read the mailbox safely."""
-    if not settings.host.strip():
-        raise ConfigError("set [imap] host in tracker.toml or TRACKER_IMAP_HOST")
+    check_server_settings("imap", settings)
     if not settings.username.strip():
         raise ConfigError("set [imap] username in tracker.toml or TRACKER_IMAP_USERNAME")
-    if settings.tls not in ("ssl", "starttls", "none"):
-        raise ConfigError(f"[imap] tls must be ssl, starttls or none, not {settings.tls!r}")
-    if settings.tls == "none" and not is_loopback(settings.host):
-        raise ConfigError(
-            '[imap] tls = "none" is only allowed to a loopback host; use ssl or starttls'
-        )
-    if not 0 <= settings.port <= 65535:
-        raise ConfigError(f"[imap] port {settings.port} is not a TCP port (1-65535)")
-    if not settings.timeout > 0:
-        raise ConfigError("[imap] timeout must be a positive number of seconds")
-    if settings.ca_file and not Path(settings.ca_file).is_file():
-        raise ConfigError(
-            f"[imap] ca_file {settings.ca_file} does not exist; "
-            "give the path of the PEM file of the CA that signed the server's certificate"
-        )
     has_password = bool(settings.password_env or settings.password_command)
     if settings.oauth2_token_command and has_password:
         raise ConfigError("[imap] set either oauth2_token_command or a password "
@@ -147,19 +131,6 @@ def _secret_source(settings: ImapSettings) -> str:
     if settings.oauth2_token_command:
         return "oauth2_token_command"
     return f"${settings.password_env}" if settings.password_env else "password_command"
-
-
-def _tls_context(settings: ImapSettings) -> ssl.SSLContext:
-    try:
-        context = ssl.create_default_context(cafile=settings.ca_file or None)
-    except (OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or exc
-        raise ConfigError(
-            f"[imap] ca_file {settings.ca_file} cannot be loaded ({reason}); "
-            "it must be a PEM file with the CA certificate"
-        ) from None
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    return context
 
 
 def _utc(value: object) -> datetime | None:
@@ -208,7 +179,7 @@ class Mailbox:
         check_imap_settings(self.settings)
         self.close(politely=False)  # a reconnect replaces a dead session
         tls = self.settings.tls
-        context = _tls_context(self.settings) if tls != "none" else None
+        context = tls_context("imap", self.settings.ca_file) if tls != "none" else None
         timeout = imapclient.SocketTimeout(connect=self.settings.timeout,
                                            read=self.settings.timeout)
         try:

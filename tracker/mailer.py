@@ -25,10 +25,10 @@ import smtplib
 import socket
 import ssl
 from collections.abc import Sequence
-from pathlib import Path
 
-from tracker.config import SmtpSettings, is_loopback, read_secret
+from tracker.config import SmtpSettings, read_secret
 from tracker.errors import ConfigError, DeliveryUncertain, SendError
+from tracker.transport import check_server_settings, tls_context
 
 _LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
 _MAX_REPLY = 300  # characters of server text kept in an error message
@@ -42,7 +42,7 @@ def smtp_password(settings: SmtpSettings) -> str | None:
 
 def check_smtp_settings(settings: SmtpSettings) -> None:
     """Raise ConfigError if *settings* cannot be used to send mail safely."""
-    _check_connection_settings(settings)
+    check_server_settings("smtp", settings)
     if settings.username and not (settings.password_env or settings.password_command):
         raise ConfigError(
             "[smtp] username is set but neither password_env nor password_command is; "
@@ -60,7 +60,7 @@ def send_raw(settings: SmtpSettings, sender: str, recipients: Sequence[str], raw
     failure (if the connection drops after the message went out, its text says the letter
     may have arrived) and ConfigError, before connecting, for unusable settings.
     """
-    _check_connection_settings(settings)
+    check_server_settings("smtp", settings)
     if settings.username and password is None:
         raise ConfigError(
             "[smtp] username is set but no password was found; "
@@ -69,26 +69,6 @@ def send_raw(settings: SmtpSettings, sender: str, recipients: Sequence[str], raw
     rcpts = [recipients] if isinstance(recipients, str) else list(recipients)
     _check_envelope(sender, rcpts, raw)
     _Delivery(settings, sender, rcpts, raw, password).run()
-
-
-def _check_connection_settings(settings: SmtpSettings) -> None:
-    if not settings.host.strip():
-        raise ConfigError("set [smtp] host in tracker.toml or TRACKER_SMTP_HOST")
-    if settings.tls not in ("ssl", "starttls", "none"):
-        raise ConfigError(f"[smtp] tls must be ssl, starttls or none, not {settings.tls!r}")
-    if settings.tls == "none" and not is_loopback(settings.host):
-        raise ConfigError(
-            '[smtp] tls = "none" is only allowed to a loopback host; use ssl or starttls'
-        )
-    if not 0 <= settings.port <= 65535:
-        raise ConfigError(f"[smtp] port {settings.port} is not a TCP port (1-65535)")
-    if not settings.timeout > 0:
-        raise ConfigError("[smtp] timeout must be a positive number of seconds")
-    if settings.ca_file and not Path(settings.ca_file).is_file():
-        raise ConfigError(
-            f"[smtp] ca_file {settings.ca_file} does not exist; "
-            "give the path of the PEM file of the CA that signed the server's certificate"
-        )
 
 
 def _check_envelope(sender: str, recipients: list[str], raw: bytes) -> None:
@@ -128,19 +108,6 @@ def _ehlo_name(sender: str) -> str:
     return "localhost"
 
 
-def _tls_context(settings: SmtpSettings) -> ssl.SSLContext:
-    try:
-        context = ssl.create_default_context(cafile=settings.ca_file or None)
-    except (OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or exc
-        raise ConfigError(
-            f"[smtp] ca_file {settings.ca_file} cannot be loaded ({reason}); "
-            "it must be a PEM file with the CA certificate"
-        ) from None
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    return context
-
-
 def _server_text(text: bytes | str) -> str:
     """Server reply text as one short printable line (it may come from anyone)."""
     if isinstance(text, bytes):
@@ -178,7 +145,7 @@ class _Delivery:
         self.password = password
         self.host = settings.host.strip("[]")
         self.where = f"{settings.host}:{settings.effective_port}"
-        self.context = _tls_context(settings) if settings.tls != "none" else None
+        self.context = tls_context("smtp", settings.ca_file) if settings.tls != "none" else None
         self.step = "connecting"
 
     def run(self) -> None:

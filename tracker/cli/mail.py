@@ -164,7 +164,8 @@ def inspect(ws: Workspace, file: str, as_json: bool) -> None:
     parsed = parse_message(raw)
     kind = classify(parsed)
     verdict = judge(raw, parsed.headers.from_addr.rpartition("@")[2],
-                    ws.settings.imap.trusted_authserv_ids)
+                    ws.settings.imap.trusted_authserv_ids,
+                    dkim_check=ws.settings.imap.dkim_verify)
     with db.transaction(ws.engine) as session:
         index = build_index(ws, session)
     match = match_message(parsed.headers, index, ticket=kind.ticket,
