@@ -94,6 +94,24 @@ class ImapSettings:
 
 
 @dataclass(frozen=True)
+class ReportSettings:
+    """The weekly report: who gets it, when, in which language."""
+
+    recipients: tuple[str, ...] = ()
+    schedule: str = "MON 09:00"  # weekday and local time; "" = never sent automatically
+    language: str = "en"  # "en" or "zh-Hans"
+
+
+@dataclass(frozen=True)
+class ReminderSettings:
+    """When to draft follow-ups, and when to escalate."""
+
+    every: str = "14d"  # no follow-up more often than this after the last letter
+    escalate_after: str = "60d"  # after this long without an answer: final notice, regulator
+    auto_draft: bool = False  # draft due follow-ups daily from `tracker watch` / `run-scheduled`
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings of one workspace."""
 
@@ -102,6 +120,8 @@ class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     imap: ImapSettings = field(default_factory=ImapSettings)
+    report: ReportSettings = field(default_factory=ReportSettings)
+    reminders: ReminderSettings = field(default_factory=ReminderSettings)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -125,6 +145,8 @@ SECTIONS: dict[str, type[Any]] = {
     "database": DatabaseSettings,
     "smtp": SmtpSettings,
     "imap": ImapSettings,
+    "report": ReportSettings,
+    "reminders": ReminderSettings,
 }
 _SECRET_KEYS = {"password", "secret", "token", "oauth2_token", "api_key"}
 
@@ -218,6 +240,8 @@ def load_settings(workspace: Path, env: Mapping[str, str] | None = None) -> Sett
         database=db,
         smtp=parts["smtp"],
         imap=parts["imap"],
+        report=parts["report"],
+        reminders=parts["reminders"],
     )
     validate_settings(settings)
     return settings
@@ -263,10 +287,25 @@ def validate_settings(settings: Settings) -> None:
     from tracker.clock import parse_rule
     from tracker.errors import InputError
 
-    try:
-        parse_rule(org.default_deadline)
-    except InputError as exc:
-        raise ConfigError(f"[organisation] default_deadline: {exc}") from None
+    for where, rule in (("[organisation] default_deadline", org.default_deadline),
+                        ("[reminders] every", settings.reminders.every),
+                        ("[reminders] escalate_after", settings.reminders.escalate_after)):
+        try:
+            parse_rule(rule)
+        except InputError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+    if settings.report.language not in ("en", "zh-Hans"):
+        raise ConfigError(f"[report] language {settings.report.language!r}: use en or zh-Hans")
+    if settings.report.schedule:
+        from tracker.schedule import parse_schedule
+
+        try:
+            parse_schedule(settings.report.schedule)
+        except InputError as exc:
+            raise ConfigError(f"[report] schedule: {exc}") from None
+    for address in settings.report.recipients:
+        if address.count("@") != 1 or any(c in address for c in " \r\n<>,"):
+            raise ConfigError(f"[report] recipients: {address!r} is not a plain email address")
 
 
 def is_loopback(host: str) -> bool:

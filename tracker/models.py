@@ -185,3 +185,17 @@ class Event(SQLModel, table=True):
     from_state: str | None = None
     to_state: str | None = None
     data: dict[str, Any] = _json()
+
+
+class ScheduleRun(SQLModel, table=True):
+    """One run of a scheduled job for one period: the unique key makes it happen once."""
+
+    __table_args__ = (sa.UniqueConstraint("job", "period", name="uq_schedule_run"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job: str  # "weekly-report" | "reminders"
+    period: str  # "2026-W48" for a weekly job, "2026-11-25" for a daily one
+    status: str  # "running" | "done" | "failed"
+    started_at: datetime = _when()
+    finished_at: datetime | None = _when(nullable=True)
+    detail: str = ""

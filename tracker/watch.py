@@ -14,10 +14,12 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
-from tracker.errors import DatabaseError
+from tracker.errors import DatabaseError, TrackerError
 from tracker.inbound import Counts
 from tracker.mailbox import Mailbox, MailboxError, imap_credentials
+from tracker.schedule import run_due_jobs
 from tracker.sync import sync_all, sync_folder
 from tracker.workspace import Workspace
 
@@ -40,6 +42,14 @@ def _log_counts(prefix: str, counts: Counts) -> None:
             for k, v in counts.as_dict().items() if v))
 
 
+def _run_jobs(ws: Workspace) -> None:
+    """The weekly report and daily reminders, when due; a failure is logged, not fatal."""
+    try:
+        run_due_jobs(ws, datetime.now(UTC))
+    except TrackerError as exc:
+        log.error("scheduled jobs: %s", exc)
+
+
 def watch(ws: Workspace, stop: threading.Event, *,
           other_every: float = OTHER_FOLDERS_EVERY) -> None:
     """Run until *stop* is set (the CLI sets it on SIGINT/SIGTERM)."""
@@ -57,6 +67,7 @@ def watch(ws: Workspace, stop: threading.Event, *,
                 _log_counts("sync", sync_all(ws, mailbox=mailbox))
                 last_full = time.monotonic()
                 while not stop.is_set():
+                    _run_jobs(ws)
                     mailbox.select(inbox)
                     left = max(1.0, other_every - (time.monotonic() - last_full))
                     if mailbox.idle_wait(min(float(imap.idle_renew_seconds), left)):
