@@ -1,0 +1,49 @@
+"""Evidence bundles: the record of requests as a zip that anyone can check, tracker or not.
+
+A bundle holds, for each request, every letter and reply as the exact bytes stored
+(``REF/messages/NNN-<direction>-<kind>.eml``), the files attached to them as received
+(``REF/attachments/NNN-<name>``) and the request's event log (``REF/events.json``). At the top,
+``manifest.json`` lists every other file with its size and SHA-256 and says what tracker knows of
+each message (how it was matched, whether it looked genuine); ``timeline.html`` tells the story
+for people; ``manifest.sha256`` holds the manifest's own hash in ``sha256sum`` format.
+
+The same data always gives the same bytes: the only date not taken from the data is the "as of"
+day the caller passes in.
+
+    format     file names, format version, EvidenceError, deterministic JSON and hashing
+    mime       attachments out of raw mail, safe file names, the headers worth keeping
+    bundle     read requests from the database (the only I/O) and build the files (pure)
+    timeline   timeline.html
+    archive    write the zip reproducibly and atomically; verify one
+"""
+
+from tracker.evidence.archive import Problem, Verification, verify_bundle, write_zip
+from tracker.evidence.bundle import (
+    Bundle,
+    BundleContext,
+    ExportResult,
+    RequestEvidence,
+    build_bundle,
+    collect_requests,
+    export_bundle,
+)
+from tracker.evidence.format import EvidenceError
+from tracker.evidence.mime import extract_attachments, sanitise_filename, unique_names
+
+__all__ = [
+    "Bundle",
+    "BundleContext",
+    "EvidenceError",
+    "ExportResult",
+    "Problem",
+    "RequestEvidence",
+    "Verification",
+    "build_bundle",
+    "collect_requests",
+    "export_bundle",
+    "extract_attachments",
+    "sanitise_filename",
+    "unique_names",
+    "verify_bundle",
+    "write_zip",
+]

@@ -1,0 +1,306 @@
+"""Reading requests from the database and turning them into the bundle's files.
+
+``collect_requests`` is the only database access; ``build_bundle`` is pure: the same requests,
+context and day give the same bytes. Stored hashes are checked here: a message whose bytes no
+longer match the SHA-256 recorded when it was sent or received stops the export.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from tracker import __version__, clock
+from tracker.db import transaction
+from tracker.errors import NotFoundError, suggest
+from tracker.evidence.archive import check_output, write_zip
+from tracker.evidence.format import (
+    FORMAT,
+    FORMAT_VERSION,
+    MANIFEST,
+    MANIFEST_SUM,
+    TIMELINE,
+    EvidenceError,
+    dump_json,
+    sha256_hex,
+)
+from tracker.evidence.mime import (
+    Attachment,
+    extract_attachments,
+    file_extension,
+    headers_of_interest,
+    sanitise_filename,
+    unique_names,
+)
+from tracker.evidence.timeline import render_timeline
+from tracker.models import Case, Event, Message, Platform, Request
+from tracker.parsing import parse_message
+from tracker.records import get_request, request_messages, wait_for
+from tracker.status import StatusRow, build_row
+from tracker.tags import parse_ref
+from tracker.workspace import Workspace
+
+_SLUG = re.compile(r"[^a-z0-9_-]+")
+
+
+@dataclass(frozen=True)
+class RequestEvidence:
+    """One request as read from the database: everything its part of the bundle is made of."""
+
+    request: Request
+    case: Case | None
+    platform_name: str
+    messages: tuple[Message, ...]  # letters sent (or being sent) and replies, in time order
+    events: tuple[Event, ...]
+    rule: clock.DeadlineRule
+    wait: clock.Wait
+    row: StatusRow
+
+
+@dataclass(frozen=True)
+class BundleContext:
+    """What the whole bundle shares: who made it, as of which day, in which time zone."""
+
+    generated_by: str
+    organisation: str
+    as_of: date
+    tz: ZoneInfo
+
+
+def collect_requests(ws: Workspace, session: Session, refs: Sequence[str],
+                     as_of: date) -> list[RequestEvidence]:
+    """Read the requests *refs* (sorted, each once); NotFoundError names close references."""
+    wanted = sorted(dict.fromkeys(parse_ref(ref) for ref in refs))
+    _check_refs(session, wanted)
+    return [_collect_request(ws, session, get_request(session, ref), as_of) for ref in wanted]
+
+
+def _check_refs(session: Session, wanted: Sequence[str]) -> None:
+    """Name every unknown reference at once, each with the closest known ones."""
+    known = set(session.exec(select(Request.ref)).all())
+    unknown = [ref for ref in wanted if ref not in known]
+    if unknown:
+        listed = ", ".join(f"{ref}{suggest(ref, known)}" for ref in unknown)
+        raise NotFoundError(f"no request {listed}; see `tracker request list`")
+
+
+def _collect_request(ws: Workspace, session: Session, request: Request,
+                     as_of: date) -> RequestEvidence:
+    messages = request_messages(session, request)
+    letters_and_replies = [m for m in messages
+                           if not (m.direction == "out" and m.status == "draft")]
+    letters_and_replies.sort(key=lambda m: (m.sent_at or m.created_at, m.id or 0))
+    events = session.exec(select(Event).where(Event.request_id == request.id)
+                          .order_by(col(Event.at), col(Event.id))).all()
+    platform = session.get(Platform, request.platform_slug)
+    return RequestEvidence(
+        request=request, case=session.get(Case, request.case_id),
+        platform_name=platform.name if platform else request.platform_slug,
+        messages=tuple(letters_and_replies), events=tuple(events),
+        rule=clock.parse_rule(request.deadline_rule,
+                              default=ws.settings.organisation.default_deadline),
+        wait=wait_for(ws, request, messages, as_of), row=build_row(ws, request, messages, as_of),
+    )
+
+
+@dataclass(frozen=True)
+class MessageEntry:
+    """One message as it goes into the bundle: its number, file, text and attachments."""
+
+    number: int
+    message: Message
+    raw: bytes | None
+    path: str | None
+    text: str = ""
+    headers: dict[str, list[str]] = field(default_factory=dict)
+    attachments: tuple[tuple[Attachment, str], ...] = ()  # with its path in the bundle
+    problems: tuple[str, ...] = ()
+
+    @property
+    def no_file_reason(self) -> str:
+        """Why a message has no file in the bundle (only meaningful when ``path`` is None)."""
+        if self.message.direction == "in" and self.message.channel == "manual":
+            return "recorded by hand without a file"
+        return "no bytes stored for this message"
+
+
+def check_stored_hash(ref: str, message: Message) -> bytes | None:
+    """The message's bytes, if their SHA-256 is the one stored with them; else EvidenceError."""
+    raw = bytes(message.raw) if message.raw is not None else None
+    if raw is None:
+        if message.sha256:
+            raise EvidenceError(
+                f"{ref}: message {message.id} has a stored SHA-256 but its bytes are gone; "
+                "the database was altered, refusing to build the bundle")
+        return None
+    actual = sha256_hex(raw)
+    if actual != message.sha256:
+        raise EvidenceError(
+            f"{ref}: message {message.id} ({message.direction} {message.kind}) has bytes with "
+            f"SHA-256 {actual[:16]}, but {message.sha256[:16] or 'none'} was stored with them; "
+            "the database was altered, refusing to build the bundle")
+    return raw
+
+
+def prepare_entry(ref: str, number: int, message: Message) -> MessageEntry:
+    """Check a message's stored hash and work out its file, text, headers and attachments."""
+    raw = check_stored_hash(ref, message)
+    if raw is None:
+        return MessageEntry(number=number, message=message, raw=None, path=None)
+    kind = _SLUG.sub("-", message.kind.lower()).strip("-") or "message"
+    # Mail is mail even when its header is odd; a file recorded by hand may be a scan.
+    extension = file_extension(raw) if message.channel == "manual" else ".eml"
+    path = f"{ref}/messages/{number:03d}-{message.direction}-{kind}{extension}"
+    if not path.endswith(".eml"):
+        return MessageEntry(number=number, message=message, raw=raw, path=path)
+    parsed = parse_message(raw)
+    problems: list[str] = []
+    try:
+        found = extract_attachments(parsed.message)
+    except Exception as exc:  # the bytes are in the bundle whatever happens here
+        found = []
+        problems.append(f"attachments could not be extracted ({type(exc).__name__}); "
+                        "they are inside the message file")
+    names = unique_names([sanitise_filename(a.filename, a.content_type) for a in found])
+    attachments = tuple((a, f"{ref}/attachments/{number:03d}-{name}")
+                        for a, name in zip(found, names, strict=True))
+    return MessageEntry(number=number, message=message, raw=raw, path=path, text=parsed.text,
+                        headers=headers_of_interest(parsed.message), attachments=attachments,
+                        problems=tuple(problems))
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat() if moment else None
+
+
+def _day(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def _message_record(ref: str, entry: MessageEntry) -> dict[str, Any]:
+    m = entry.message
+    record: dict[str, Any] = {
+        "number": entry.number, "request": ref, "file": entry.path, "direction": m.direction,
+        "kind": m.kind, "status": m.status, "channel": m.channel, "date": _iso(m.sent_at),
+        "from": m.from_addr, "to": m.to_addrs, "subject": m.subject,
+        "message_id": m.message_id, "in_reply_to": m.in_reply_to, "references": m.references,
+        "headers": entry.headers, "sha256": m.sha256 or None, "authenticity": m.authenticity,
+        "reasons": list(m.reasons), "match_rule": m.match_rule, "triage": m.triage,
+        "note": m.note, "ticket": m.ticket, "bounced": list(m.bounced),
+        "defects": list(m.defects), "problems": list(entry.problems),
+        "attachments": [{"path": path, "filename": a.filename, "content_type": a.content_type,
+                         "size": len(a.data), "sha256": sha256_hex(a.data)}
+                        for a, path in entry.attachments],
+    }
+    if entry.path is None:
+        record["no_file_reason"] = entry.no_file_reason
+    return record
+
+
+def _request_record(item: RequestEvidence) -> dict[str, Any]:
+    req, case, rule, wait = item.request, item.case, item.rule, item.wait
+    return {
+        "ref": req.ref, "platform": req.platform_slug, "platform_name": item.platform_name,
+        "case": None if case is None else {
+            "id": case.id, "title": case.title, "account": case.account,
+            "incident_on": _day(case.incident_on)},
+        "template": req.template, "language": req.language, "recipient": req.recipient,
+        "channel": req.channel, "state": req.state, "resolution": req.resolution,
+        "delivery_failed": req.delivery_failed, "tickets": list(req.tickets),
+        "status": item.row.to_dict(), "events": f"{req.ref}/events.json",
+        "deadline": {
+            "rule": rule.text, "description": rule.describe(), "citation": rule.citation,
+            "note": rule.note, "extensions": list(req.extensions), "due_on": _day(wait.due_on),
+            "very_overdue_on": _day(wait.very_overdue_on), "response_days": wait.response_days,
+            "explanation": wait.explanation},
+    }
+
+
+def _events_record(events: Sequence[Event], numbers: Mapping[int, int]) -> list[dict[str, Any]]:
+    return [{"id": e.id, "at": _iso(e.at), "actor": e.actor, "kind": e.kind,
+             "from_state": e.from_state, "to_state": e.to_state, "data": e.data,
+             "message_db_id": e.message_id,
+             "message": numbers.get(e.message_id) if e.message_id is not None else None}
+            for e in events]
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """Every file of a bundle by its path in the zip, and what it holds."""
+
+    files: dict[str, bytes]
+    requests: tuple[str, ...]
+    messages: int
+    message_files: int
+    attachments: int
+
+
+def build_bundle(items: Sequence[RequestEvidence], context: BundleContext) -> Bundle:
+    """The bundle's files for *items*; EvidenceError if any stored hash is wrong."""
+    files: dict[str, bytes] = {}
+    messages: list[dict[str, Any]] = []
+    stories: list[tuple[RequestEvidence, list[MessageEntry]]] = []
+    for item in items:
+        ref = item.request.ref
+        entries = [prepare_entry(ref, n, m) for n, m in enumerate(item.messages, start=1)]
+        for entry in entries:
+            if entry.path is not None and entry.raw is not None:
+                files[entry.path] = entry.raw
+            files.update((path, a.data) for a, path in entry.attachments)
+            messages.append(_message_record(ref, entry))
+        numbers = {e.message.id: e.number for e in entries if e.message.id is not None}
+        files[f"{ref}/events.json"] = dump_json(_events_record(item.events, numbers))
+        stories.append((item, entries))
+    files[TIMELINE] = render_timeline(stories, context).encode()
+    manifest = {
+        "format": FORMAT, "format_version": FORMAT_VERSION,
+        "generated_by": context.generated_by, "organisation": context.organisation,
+        "as_of": context.as_of.isoformat(), "timezone": context.tz.key,
+        "requests": [_request_record(item) for item in items], "messages": messages,
+        "files": [{"path": path, "size": len(data), "sha256": sha256_hex(data)}
+                  for path, data in sorted(files.items())],
+    }
+    files[MANIFEST] = dump_json(manifest)
+    files[MANIFEST_SUM] = f"{sha256_hex(files[MANIFEST])}  {MANIFEST}\n".encode()
+    return Bundle(files=files, requests=tuple(item.request.ref for item in items),
+                  messages=len(messages), message_files=sum(1 for m in messages if m["file"]),
+                  attachments=sum(len(m["attachments"]) for m in messages))
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What `tracker evidence` wrote."""
+
+    path: Path
+    sha256: str
+    size: int
+    bundle: Bundle
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"output": str(self.path), "sha256": self.sha256, "size": self.size,
+                "requests": list(self.bundle.requests), "messages": self.bundle.messages,
+                "message_files": self.bundle.message_files,
+                "attachments": self.bundle.attachments, "files": len(self.bundle.files),
+                "manifest_sha256": sha256_hex(self.bundle.files[MANIFEST])}
+
+
+def export_bundle(ws: Workspace, refs: Sequence[str], path: Path, as_of: date, *,
+                  force: bool = False) -> ExportResult:
+    """Build the bundle of *refs* as of *as_of* and write it to *path*."""
+    check_output(path, force)  # before any work: the common mistake fails fast
+    with transaction(ws.engine) as session:
+        items = collect_requests(ws, session, refs, as_of)
+    context = BundleContext(generated_by=f"tracker {__version__}",
+                            organisation=ws.settings.organisation.name, as_of=as_of,
+                            tz=ws.settings.tz)
+    bundle = build_bundle(items, context)
+    digest = write_zip(bundle.files, path, force=force)
+    return ExportResult(path=path, sha256=digest, size=path.stat().st_size, bundle=bundle)
+

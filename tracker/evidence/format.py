@@ -1,0 +1,36 @@
+"""What every part of a bundle shares: the fixed file names, the format version, the error, and
+deterministic JSON and hashing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from tracker.errors import TrackerError
+
+FORMAT = "tracker-evidence"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+MANIFEST_SUM = "manifest.sha256"
+TIMELINE = "timeline.html"
+
+
+class EvidenceError(TrackerError):
+    """A bundle cannot be built (stored bytes no longer match their hash) or fails its check.
+
+    Either way something was altered: the database, or the zip since it was exported.
+    """
+
+    exit_code = 9
+
+
+def dump_json(data: Any) -> bytes:
+    """Deterministic JSON: sorted keys, UTF-8, two-space indent, a final newline."""
+    return (json.dumps(data, sort_keys=True, ensure_ascii=False, indent=2) + "\n").encode()
+
+
+def sha256_hex(data: bytes) -> str:
+    """The SHA-256 of *data* as lower-case hex, as ``sha256sum`` prints it."""
+    return hashlib.sha256(data).hexdigest()
+
