@@ -127,3 +127,27 @@ def test_daily_reminders_run_once_per_day_across_restarts(cli: Cli) -> None:
     shown = cli.json("request", "show", ref, env=env)
     drafts = [i for i in shown["timeline"] if i["type"] == "message" and i["status"] == "draft"]
     assert len(drafts) == 1
+
+
+def test_weekly_report_is_emailed_once_per_week_across_restarts(cli: Cli) -> None:
+    from email import message_from_bytes, policy
+
+    from smtp_server import SmtpTestServer
+
+    ref = _new(cli, "2020-06-08")
+    cli.run("mark-sent", ref, "--on", "2020-06-08", "--channel", "webform",
+            env={"TRACKER_TODAY": "2020-06-08"})
+    with SmtpTestServer() as server:
+        env = {"TRACKER_TODAY": "2020-07-13", "TRACKER_REPORT_RECIPIENTS": "board@hrgroup.example",
+               "TRACKER_REPORT_SCHEDULE": "MON 00:00", "TRACKER_SMTP_HOST": "127.0.0.1",
+               "TRACKER_SMTP_PORT": str(server.port), "TRACKER_SMTP_TLS": "none"}
+        assert "weekly-report 2020-W29" in cli.run("run-scheduled", env=env).stdout
+        assert "nothing due" in cli.run("run-scheduled", env=env).stdout  # restarted
+        assert "nothing due" in cli.run(
+            "run-scheduled", env={**env, "TRACKER_TODAY": "2020-07-19"}).stdout
+        assert "weekly-report 2020-W30" in cli.run(
+            "run-scheduled", env={**env, "TRACKER_TODAY": "2020-07-20"}).stdout
+        assert len(server.messages) == 2
+        first = message_from_bytes(server.messages[0].raw, policy=policy.default)
+    assert server.messages[0].rcpt_tos == ["board@hrgroup.example"]
+    assert first.get_content_type() == "multipart/alternative"

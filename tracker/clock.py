@@ -6,7 +6,7 @@ report can be recomputed for any past day and gives the same answer on every mac
 Counting follows Regulation (EEC, Euratom) No 1182/71, the EU rules on periods used for GDPR
 deadlines: the day a letter is sent is day 0 (Art. 3(1)), a period in months ends on the same
 date of the last month or, lacking one, on that month's last day (Art. 3(2)(c),
-``relativedelta``), and only where a rule says so does an end on a Saturday, Sunday or public
+``add_months``), and only where a rule says so does an end on a Saturday, Sunday or public
 holiday move to the next working day (Art. 3(4)). Dates are local dates in the organisation's
 time zone, so a DST change never adds or removes a day.
 """
@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from calendar import monthrange
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 import holidays
-from dateutil.relativedelta import relativedelta
 
 from tracker.errors import InputError, suggest
 
@@ -38,6 +39,7 @@ _LIMITS: dict[str, int] = {"d": 3650, "bd": 2600, "m": 120}
 _RULE = re.compile(r"([0-9]+)\s*(bd|d|m)\s*(\+\s*roll)?")
 _PRESETS = ("gdpr", "ccpa", "dsa")
 _FORMS = "use Nd, Nbd, Nm (optionally +roll) or gdpr, ccpa, dsa"
+_MEMO_LIMIT = 50_000  # remembered deadlines per calendar before they are dropped
 
 
 class BusinessCalendar:
@@ -74,6 +76,12 @@ class BusinessCalendar:
         # _before[r]: workdays among the first r days of a week (ordinal 1, 1 Jan 1 AD, is a Monday)
         self._before = tuple(sum(1 for d in self._workdays if d < r) for r in range(8))
         self._years: dict[int, tuple[dict[date, str], list[int]]] = {}
+        # Deadlines and counts already worked out (compute_wait): thousands of requests share a
+        # few hundred start days. Pure values of immutable inputs, dropped when they pile up.
+        # Keyed by the rule's id (hashing a rule hashes all its fields); each entry keeps its
+        # rule alive, so the id cannot be reused while the entry exists.
+        self._deadlines: dict[tuple[date, int], tuple[DeadlineRule, date, date, str]] = {}
+        self._elapsed: dict[tuple[date, date], int] = {}
 
     def __repr__(self) -> str:
         return f"BusinessCalendar({self.country!r}, {self.subdivision!r})"
@@ -193,10 +201,12 @@ class DeadlineRule:
         return ", ".join(words)
 
 
+@lru_cache(maxsize=256)
 def parse_rule(text: str, default: str = "30d") -> DeadlineRule:
     """Parse "30d", "20bd", "1m", "1m+roll" or a preset (gdpr, ccpa, dsa); raise InputError.
 
-    *default* is the organisation's rule, used for dsa, whose law sets no period.
+    *default* is the organisation's rule, used for dsa, whose law sets no period. Rules are
+    immutable, so each text is parsed once per process (a report reads thousands of them).
     """
     key = text.strip().lower()
     if key == "gdpr":
@@ -245,7 +255,18 @@ def _shift(start: date, rule: DeadlineRule, calendar: BusinessCalendar) -> date:
         return start + timedelta(days=rule.amount)
     if rule.unit == "bd":
         return calendar.add_business_days(start, rule.amount)
-    return start + relativedelta(months=rule.amount)
+    return add_months(start, rule.amount)
+
+
+def add_months(start: date, months: int) -> date:
+    """*start* plus *months* months; a missing day (31 Jan + 1 month) is the month's last day.
+
+    The same as ``start + dateutil.relativedelta(months=months)`` (1182/71 Art. 3(2)(c)),
+    without building a relativedelta for every deadline of a report.
+    """
+    years, month0 = divmod(start.month - 1 + months, 12)
+    year, month = start.year + years, month0 + 1
+    return date(year, month, min(start.day, monthrange(year, month)[1]))
 
 
 def apply_rule(start: date, rule: DeadlineRule, calendar: BusinessCalendar) -> date:
@@ -256,7 +277,7 @@ def apply_rule(start: date, rule: DeadlineRule, calendar: BusinessCalendar) -> d
 
 def local_date(moment: datetime, tz: ZoneInfo) -> date:
     """The calendar date of an aware *moment* in *tz*; naive datetimes raise ValueError."""
-    if moment.tzinfo is None or moment.utcoffset() is None:
+    if moment.tzinfo is not UTC and (moment.tzinfo is None or moment.utcoffset() is None):
         raise ValueError(f"naive datetime {moment.isoformat()}: a time zone is required")
     return moment.astimezone(tz).date()
 
@@ -266,14 +287,14 @@ def format_day(day: date) -> str:
     return f"{_DAY_NAMES[day.weekday()]} {day.day} {_MONTH_NAMES[day.month - 1]} {day.year}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Letter:
     """An outbound letter that actually went out."""
 
     sent_at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Reply:
     """An inbound message matched to the request; only a substantive one stops the clock."""
 
@@ -281,7 +302,7 @@ class Reply:
     substantive: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Extension:
     """A deadline extension the platform claimed, e.g. GDPR's two further months."""
 
@@ -290,7 +311,7 @@ class Extension:
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Wait:
     """Where a request's clock stands on a given day; see ``compute_wait``."""
 
@@ -323,9 +344,21 @@ def compute_wait(
     def seen(moment: datetime) -> bool:
         return local_date(moment, tz) <= as_of
 
-    sent = sorted(x.sent_at for x in letters if seen(x.sent_at))
-    answers = sorted(r.received_at for r in replies if r.substantive and seen(r.received_at))
-    last_reply_on = local_date(answers[-1], tz) if answers else None
+    # Each moment is paired with its local date once: a report runs this for every request.
+    sent: list[tuple[datetime, date]] = []
+    for letter in letters:
+        day = local_date(letter.sent_at, tz)
+        if day <= as_of:
+            sent.append((letter.sent_at, day))
+    answers: list[tuple[datetime, date]] = []
+    for reply in replies:
+        if reply.substantive:
+            day = local_date(reply.received_at, tz)
+            if day <= as_of:
+                answers.append((reply.received_at, day))
+    sent.sort()
+    answers.sort()
+    last_reply_on = answers[-1][1] if answers else None
     if not sent:
         return Wait(
             sent_on=None, started_on=None, due_on=None, very_overdue_on=None,
@@ -335,25 +368,66 @@ def compute_wait(
         )
     # A wait opens at a letter when none is open and closes at the next substantive reply.
     # At the same instant the reply sorts first: it cannot answer a letter not yet sent.
-    start = sent[0]
-    answer: datetime | None = None
-    previous: datetime | None = None  # the reply that closed the wait before this one
-    for moment, is_letter in sorted([(t, True) for t in sent] + [(t, False) for t in answers]):
-        if is_letter and answer is not None:
-            previous, start, answer = answer, moment, None
-        elif not is_letter and answer is None and moment > start:
-            answer = moment
+    start, started = sent[0]
+    answer: tuple[datetime, date] | None = None
+    previous: tuple[datetime, date] | None = None  # the reply that closed the wait before this
+    if answers:
+        events = sorted([(t, True, day) for t, day in sent] +
+                        [(t, False, day) for t, day in answers])
+        for moment, is_letter, day in events:
+            if is_letter and answer is not None:
+                previous, (start, started), answer = answer, (moment, day), None
+            elif not is_letter and answer is None and moment > start:
+                answer = (moment, day)
 
-    started = local_date(start, tz)
-    since = f", after the reply of {format_day(local_date(previous, tz))}" if previous else ""
+    since = f", after the reply of {format_day(previous[1])}" if previous else ""
+    clauses = [f"sent {format_day(started)}{since}"]
+    # Extensions granted during an earlier wait belong to that wait.
+    granted = [e for e in extensions if e.granted_at >= start and seen(e.granted_at)]
+    due, very_overdue_on, words = _deadline(started, rule, granted, tz, calendar)
+    clauses.append(words)
+
+    response_days = None
+    if answer is not None:
+        answered_on = answer[1]
+        response_days = (answered_on - started).days
+        clauses.append(
+            f"answered {format_day(answered_on)} after {response_days} "
+            f"day{'' if response_days == 1 else 's'}"
+        )
+    waiting = answer is None
+    overdue = waiting and as_of > due
+    elapsed = _business_days(calendar, started, as_of) if waiting else None
+    return Wait(
+        sent_on=sent[0][1],
+        started_on=started if waiting else None,
+        due_on=due,
+        very_overdue_on=very_overdue_on,
+        days_without_response=(as_of - started).days if waiting else None,
+        business_days_without_response=elapsed,
+        overdue=overdue,
+        very_overdue=waiting and as_of > very_overdue_on,
+        overdue_by_days=(as_of - due).days if overdue else 0,
+        last_reply_on=last_reply_on,
+        answered=not waiting,
+        response_days=response_days,
+        explanation="; ".join(clauses),
+    )
+
+
+def _deadline(started: date, rule: DeadlineRule, granted: Sequence[Extension], tz: ZoneInfo,
+              calendar: BusinessCalendar) -> tuple[date, date, str]:
+    """The due date, the very-overdue date and how the due date was reached, in words."""
+    memo = calendar._deadlines
+    if not granted:
+        known = memo.get((started, id(rule)))
+        if known is not None and known[0] is rule:
+            return known[1:]
     nominal = _shift(started, rule, calendar)
-    clauses = [f"sent {format_day(started)}{since}", f"rule {rule.describe()}",
-               f"due {format_day(nominal)}"]
+    clauses = [f"rule {rule.describe()}", f"due {format_day(nominal)}"]
     # Extensions lengthen the period itself, so each counts from the unrolled end and the roll
     # applies once to the final end (1182/71 Art. 3(4) moves only where a period ends).
-    # Extensions granted during an earlier wait belong to that wait.
     roll = rule.roll
-    granted = [e for e in extensions if e.granted_at >= start and seen(e.granted_at)]
     for ext in sorted(granted, key=lambda e: e.granted_at):
         nominal = _shift(nominal, ext.rule, calendar)
         roll = roll or ext.rule.roll
@@ -370,32 +444,20 @@ def compute_wait(
             f"due date {format_day(nominal)} is not a business day ({where}), "
             f"moved to {format_day(due)}"
         )
-    very_overdue_on = apply_rule(due, rule, calendar)
+    result = (due, apply_rule(due, rule, calendar), "; ".join(clauses))
+    if not granted:
+        if len(memo) > _MEMO_LIMIT:
+            memo.clear()
+        memo[started, id(rule)] = (rule, *result)
+    return result
 
-    response_days = None
-    if answer is not None:
-        answered_on = local_date(answer, tz)
-        response_days = (answered_on - started).days
-        clauses.append(
-            f"answered {format_day(answered_on)} after {response_days} "
-            f"day{'' if response_days == 1 else 's'}"
-        )
-    waiting = answer is None
-    overdue = waiting and as_of > due
-    return Wait(
-        sent_on=local_date(sent[0], tz),
-        started_on=started if waiting else None,
-        due_on=due,
-        very_overdue_on=very_overdue_on,
-        days_without_response=(as_of - started).days if waiting else None,
-        business_days_without_response=(
-            calendar.business_days_between(started, as_of) if waiting else None
-        ),
-        overdue=overdue,
-        very_overdue=waiting and as_of > very_overdue_on,
-        overdue_by_days=(as_of - due).days if overdue else 0,
-        last_reply_on=last_reply_on,
-        answered=not waiting,
-        response_days=response_days,
-        explanation="; ".join(clauses),
-    )
+
+def _business_days(calendar: BusinessCalendar, start: date, end: date) -> int:
+    """``calendar.business_days_between``, remembered (a report asks it once per request)."""
+    memo = calendar._elapsed
+    count = memo.get((start, end))
+    if count is None:
+        if len(memo) > _MEMO_LIMIT:
+            memo.clear()
+        count = memo[start, end] = calendar.business_days_between(start, end)
+    return count

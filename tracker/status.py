@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import gc
+import json
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from tracker import clock
 from tracker.models import Event, Message, Request, State
-from tracker.records import MessageFacts, sent_letters, wait_for
+from tracker.records import MessageFacts, RequestFacts, as_utc, utc_column, wait_for
 from tracker.workspace import Workspace
 
 
@@ -24,6 +28,23 @@ class _Facts(NamedTuple):
     subject: str
     triage: str
     authenticity: str
+
+
+class RequestColumns(NamedTuple):
+    """The columns of a request that status rows and reports read (no JSON blobs but one)."""
+
+    id: int
+    ref: str
+    platform_slug: str
+    template: str
+    language: str
+    state: str
+    channel: str
+    recipient: str
+    deadline_rule: str
+    extensions: list[dict[str, Any]]
+    resolution: str | None
+    delivery_failed: bool
 
 
 @dataclass(frozen=True)
@@ -52,19 +73,28 @@ class StatusRow:
     explanation: str
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Every field is a plain value: a shallow copy is asdict() without its deep copying.
+        return dict(self.__dict__)
 
 
 def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
 
 
-def build_row(ws: Workspace, request: Request, messages: Sequence[MessageFacts],
+def build_row(ws: Workspace, request: RequestFacts, messages: Sequence[MessageFacts],
               as_of: date) -> StatusRow:
     """The status of one request as of *as_of*."""
-    wait = wait_for(ws, request, messages, as_of)
-    sent = sent_letters(messages)
-    subject = sent[0].subject if sent else ""
+    return row_from_wait(ws, request, messages, wait_for(ws, request, messages, as_of))
+
+
+def row_from_wait(ws: Workspace, request: RequestFacts, messages: Sequence[MessageFacts],
+                  wait: clock.Wait) -> StatusRow:
+    """The status row of a request whose clock *wait* is already computed."""
+    subject = ""
+    for m in messages:
+        if m.direction == "out" and m.status == "sent":
+            subject = m.subject
+            break
     if not subject:
         template = ws.templates.get((request.template, request.language))
         subject = template.title if template else request.template
@@ -88,41 +118,109 @@ def build_row(ws: Workspace, request: Request, messages: Sequence[MessageFacts],
         last_reply_on=_iso(wait.last_reply_on),
         resolution=request.resolution,
         delivery_failed=request.delivery_failed,
-        suspicious_replies=sum(1 for m in messages if m.direction == "in"
-                               and m.authenticity == "suspicious" and m.triage != "linked"),
+        suspicious_replies=sum(1 for m in messages if m.authenticity == "suspicious"
+                               and m.direction == "in" and m.triage != "linked"),
         explanation=wait.explanation,
     )
+
+
+def silence_order(row: StatusRow) -> tuple[int, str]:
+    """Sort key: longest silence first, then by reference (unsent and answered last)."""
+    days = row.days_without_response
+    return (-(days if days else -1), row.ref)
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Hold the cyclic garbage collector while thousands of rows are built.
+
+    Rows are plain data without cycles; collecting while they pile up only walks them again
+    and again (a third of the time of a 10,000-request report).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def select_requests(*, platform: str | None = None,
+                    include_closed: bool = False) -> sa.Select[Any]:
+    """The request columns of `RequestColumns`, by reference, open ones only unless asked."""
+    # Read as stored (see `driver_rows`); load_requests decodes the JSON and the flag.
+    query = sa.select(*(sa.type_coerce(col(Request.extensions), sa.String).label("extensions")
+                        if name == "extensions" else col(getattr(Request, name))
+                        for name in RequestColumns._fields))
+    if not include_closed:
+        query = query.where(col(Request.state) != State.CLOSED)
+    if platform:
+        query = query.where(col(Request.platform_slug) == platform)
+    return query.order_by(col(Request.ref))
+
+
+def driver_rows(session: Session, query: sa.Select[Any]) -> list[tuple[Any, ...]]:
+    """Run *query* and return the database driver's own row tuples.
+
+    Only for bulk reads whose columns need no conversion by SQLAlchemy (numbers, text, and
+    times read through `utc_column`): skipping its row objects saves a third of the time of
+    reading 100,000 messages. Pending changes are flushed first, as ``session.execute`` does.
+    """
+    session.flush()
+    result = session.connection().execute(query)
+    try:
+        return list(result.cursor.fetchall())
+    finally:
+        result.close()
+
+
+def load_requests(session: Session, query: sa.Select[Any]) -> list[RequestColumns]:
+    """Run a `select_requests` query (plain rows: no ORM objects to build and track)."""
+    rows = []
+    for (id_, ref, platform_slug, template, language, state, channel, recipient,
+         deadline_rule, extensions, resolution, delivery_failed) in driver_rows(session, query):
+        if isinstance(extensions, str):  # SQLite keeps JSON as text; PostgreSQL decodes it
+            extensions = json.loads(extensions) if extensions != "[]" else []
+        rows.append(RequestColumns(id_, ref, platform_slug, template, language, state, channel,
+                                   recipient, deadline_rule, extensions or [], resolution,
+                                   bool(delivery_failed)))
+    return rows
 
 
 def status_rows(ws: Workspace, session: Session, as_of: date, *, platform: str | None = None,
                 overdue_only: bool = False, include_closed: bool = False) -> list[StatusRow]:
     """Rows for every open request (or all), longest silence first."""
-    query = select(Request)
-    if not include_closed:
-        query = query.where(Request.state != State.CLOSED)
-    if platform:
-        query = query.where(Request.platform_slug == platform)
-    requests = list(session.exec(query.order_by(col(Request.ref))).all())
-    by_request: dict[int, list[MessageFacts]] = defaultdict(list)
-    if requests:
-        # Only the columns the clock needs: never the raw bytes of thousands of messages.
-        query_messages = (
-            sa.select(col(Message.request_id), col(Message.direction), col(Message.status),
-                      col(Message.kind), col(Message.sent_at), col(Message.subject),
-                      col(Message.triage), col(Message.authenticity))
-            .where(col(Message.request_id).is_not(None)).order_by(col(Message.id))
-        )
-        if platform or not include_closed:
-            query_messages = query_messages.where(
-                col(Message.request_id).in_(query.with_only_columns(col(Request.id)))
+    with paused_gc():
+        query = select_requests(platform=platform, include_closed=include_closed)
+        requests = load_requests(session, query)
+        by_request: dict[int, list[_Facts]] = defaultdict(list)
+        if requests:
+            # Only the columns and messages a row needs, never the raw bytes: letters, answers
+            # and suspicious mail (acknowledgements and bounces do not move the clock).
+            query_messages = (
+                sa.select(col(Message.request_id), col(Message.direction),
+                          col(Message.status), col(Message.kind), utc_column(Message.sent_at),
+                          col(Message.subject), col(Message.triage), col(Message.authenticity))
+                .where(col(Message.request_id).is_not(None))
+                .where(sa.or_(col(Message.direction) == "out", col(Message.kind) == "reply",
+                              col(Message.authenticity) == "suspicious"))
+                .order_by(col(Message.id))
             )
-        for request_id, *facts in session.execute(query_messages).all():
-            by_request[request_id].append(_Facts(*facts))
-    rows = [build_row(ws, r, by_request[r.id or 0], as_of) for r in requests]
-    if overdue_only:
-        rows = [r for r in rows if r.overdue]
-    rows.sort(key=lambda r: (-(r.days_without_response or -1), r.ref))
-    return rows
+            if platform or not include_closed:
+                query_messages = query_messages.where(
+                    col(Message.request_id).in_(query.with_only_columns(col(Request.id))
+                                                .order_by(None))
+                )
+            for request_id, direction, status, kind, sent_at, subject, triage, authenticity \
+                    in driver_rows(session, query_messages):
+                by_request[request_id].append(_Facts(direction, status, kind, as_utc(sent_at),
+                                                     subject, triage, authenticity))
+        rows = [build_row(ws, r, by_request[r.id], as_of) for r in requests]
+        if overdue_only:
+            rows = [r for r in rows if r.overdue]
+        rows.sort(key=silence_order)
+        return rows
 
 
 def timeline(ws: Workspace, session: Session, request: Request) -> list[dict[str, Any]]:

@@ -1,0 +1,203 @@
+"""Read the requests and their messages once, and evaluate each request in one pass.
+
+Two light queries feed the report and the statistics: the requests' columns, and the columns of
+the messages that matter (letters, drafts, answers, suspicious mail and, for the report, the
+week's inbound mail; never the raw bytes). Each request then goes through the same clock
+(`tracker.records.wait_from`), status row (`tracker.status.row_from_wait`) and reminder plan
+(`tracker.reminders.plan_reminder`) as the rest of tracker, so the report never disagrees with
+`tracker status` or `tracker remind`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+from sqlmodel import Session, col
+
+from tracker import clock
+from tracker.models import Message, State
+from tracker.records import as_utc, is_answer, utc_column, wait_from
+from tracker.reminders import plan_reminder
+from tracker.report.rows import DraftLetter, RequestLine
+from tracker.status import (
+    RequestColumns,
+    driver_rows,
+    load_requests,
+    row_from_wait,
+    select_requests,
+)
+from tracker.workspace import Workspace
+
+
+class Mail(NamedTuple):
+    """The columns of a message the report reads (fits tracker.records.MessageFacts)."""
+
+    id: int
+    request_id: int | None
+    direction: str
+    status: str
+    kind: str
+    sent_at: datetime | None
+    subject: str
+    triage: str
+    authenticity: str
+    template: str
+    from_addr: str
+
+
+_MAIL_COLUMNS = tuple(
+    utc_column(Message.sent_at) if name == "sent_at" else col(getattr(Message, name))
+    for name in Mail._fields
+)
+
+
+class Outcome(NamedTuple):
+    """What the statistics need of one request."""
+
+    platform: str
+    first_sent: date | None  # the local date of its first letter
+    first_reply_days: int | None  # days from the first letter to the first substantive reply
+    open: bool
+    overdue: bool
+    silence: int | None  # days without response of an open request now waiting
+    ref: str
+
+
+@dataclass(slots=True)
+class Evaluated:
+    request: RequestColumns
+    outcome: Outcome
+    line: RequestLine | None = None  # open requests only
+    drafts: list[DraftLetter] = field(default_factory=list)
+
+
+def load_mail(session: Session, since: datetime | None) -> list[tuple[Any, ...]]:
+    """The messages the report needs; with *since*, also every inbound one since then.
+
+    Letters and drafts, answers and suspicious mail of all time; acknowledgements, bounces
+    and the like only from the week (they move no clock and no statistic).
+    """
+    wanted = [col(Message.direction) == "out", col(Message.kind) == "reply",
+              col(Message.authenticity) == "suspicious"]
+    if since is not None:
+        wanted.append(col(Message.sent_at) >= since)
+    query = sa.select(*_MAIL_COLUMNS).where(sa.or_(*wanted)).order_by(col(Message.id))
+    return driver_rows(session, query)
+
+
+class Evaluator:
+    """Turns one request and its messages into a report line and statistics (pure)."""
+
+    def __init__(self, ws: Workspace, as_of: date) -> None:
+        self.ws = ws
+        self.as_of = as_of
+        self.tz = ws.settings.tz
+        self.default_rule = ws.settings.organisation.default_deadline
+        self._authorities: dict[str, str] = {}
+
+    def authority(self, platform_slug: str) -> str:
+        """The name of the platform's lead supervisory authority, as `plan_for` finds it."""
+        if platform_slug not in self._authorities:
+            name = ""
+            platform = self.ws.platforms.get(platform_slug)
+            if platform and platform.lead_authority:
+                from tracker.platforms import load_authorities
+
+                found = load_authorities().get(platform.lead_authority)
+                name = found.name if found else platform.lead_authority
+            self._authorities[platform_slug] = name
+        return self._authorities[platform_slug]
+
+    def evaluate(self, request: RequestColumns, mails: Sequence[Mail]) -> Evaluated:
+        as_of, tz = self.as_of, self.tz
+        # One pass: letters as sent (for the clock, and those sent by the report day with
+        # their dates and templates), answers, drafts.
+        letters: list[clock.Letter] = []
+        sent: list[tuple[datetime, date, str]] = []
+        answers: list[clock.Reply] = []
+        drafts: list[DraftLetter] = []
+        letter, local_date = clock.Letter, clock.local_date
+        for m in mails:
+            if m.direction == "out":
+                if m.status == "sent":
+                    if m.sent_at is not None:
+                        letters.append(letter(m.sent_at))
+                        day = local_date(m.sent_at, tz)
+                        if day <= as_of:
+                            sent.append((m.sent_at, day, m.template))
+                elif m.status in ("draft", "sending"):
+                    drafts.append(DraftLetter(request.ref, request.platform_slug,
+                                              m.template or m.kind, m.kind, m.status))
+            elif m.sent_at is not None and is_answer(m):
+                answers.append(clock.Reply(m.sent_at, True))
+        sent.sort()
+        first_sent = sent[0][1] if sent else None
+        reply_days = None
+        if sent:
+            # The first substantive reply after the first letter, as a person would count it.
+            later = [r.received_at for r in answers if r.received_at > sent[0][0]]
+            if later:
+                answered_on = clock.local_date(min(later), tz)
+                if answered_on <= as_of:
+                    reply_days = (answered_on - sent[0][1]).days
+        if request.state == State.CLOSED:
+            outcome = Outcome(request.platform_slug, first_sent, reply_days, False, False,
+                              None, request.ref)
+            return Evaluated(request, outcome)
+
+        wait = wait_from(self.ws, request, letters, answers, as_of)
+        row = row_from_wait(self.ws, request, mails, wait)
+        authority = self.authority(request.platform_slug)
+        plan = plan_reminder(
+            state=request.state, overdue=wait.overdue, delivery_failed=request.delivery_failed,
+            has_draft=bool(drafts), letters_on=[day for _, day, _ in sent],
+            templates_sent=[template for _, _, template in sent],
+            started_on=wait.started_on, due_on=wait.due_on, as_of=as_of,
+            settings=self.ws.settings.reminders, authority=authority,
+            calendar=self.ws.calendar_for(request.platform_slug),
+        )
+        rule = clock.parse_rule(request.deadline_rule, default=self.default_rule)
+        deadline_days = due_in_days = None
+        if wait.due_on is not None and wait.started_on is not None:  # waiting now
+            deadline_days = (wait.due_on - wait.started_on).days
+            due_in_days = (wait.due_on - as_of).days
+        line = RequestLine(
+            row=row, rule=rule, legal_basis=rule.describe(), citation=rule.citation,
+            deadline_days=deadline_days, due_in_days=due_in_days,
+            follow_ups_sent=max(0, len(sent) - 1),
+            last_letter_on=sent[-1][1].isoformat() if sent else None,
+            next_action=plan.text, next_action_code=plan.action, next_letter=plan.template,
+            authority=authority,
+        )
+        outcome = Outcome(request.platform_slug, first_sent, reply_days, True, row.overdue,
+                          row.days_without_response, request.ref)
+        return Evaluated(request, outcome, line, drafts)
+
+
+def group_mail(rows: Sequence[Any]) -> tuple[dict[int, list[Mail]], list[Mail]]:
+    """Messages by request, and all the inbound ones (matched to a request or not)."""
+    by_request: dict[int, list[Mail]] = defaultdict(list)
+    inbound: list[Mail] = []
+    for id_, request_id, direction, status, kind, sent_at, subject, triage, authenticity, \
+            template, from_addr in rows:
+        mail = Mail(id_, request_id, direction, status, kind, as_utc(sent_at), subject, triage,
+                    authenticity, template, from_addr)
+        if mail.request_id is not None:
+            by_request[mail.request_id].append(mail)
+        if mail.direction == "in":
+            inbound.append(mail)
+    return by_request, inbound
+
+
+def evaluate_all(ws: Workspace, session: Session, as_of: date, since: datetime | None,
+                 ) -> tuple[list[Evaluated], list[Mail]]:
+    """Every request (closed ones too) evaluated; the inbound mail loaded with them."""
+    requests = load_requests(session, select_requests(include_closed=True))
+    by_request, inbound = group_mail(load_mail(session, since))
+    evaluator = Evaluator(ws, as_of)
+    return [evaluator.evaluate(r, by_request.get(r.id, [])) for r in requests], inbound
