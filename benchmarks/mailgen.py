@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
-WORDS = (
+_TEXT = (
     "the of and to in a is that for it as was with be by on not he this are or his from at "
     "which but have an they you were her she there been one all we their has would when if so "
     "no will can more about said them some could into than then other only its time also new "
@@ -26,7 +26,8 @@ WORDS = (
     "conference partner donor grant program research interview volunteer translation campaign "
     "account password security newsletter subscription event webinar registration policy "
     "privacy notice statement payment receipt order delivery shipping confirmation reminder"
-).split()
+)
+WORDS = _TEXT.split()
 NAMES = ("Anna Schmidt", "Li Wei", "Maria Garcia", "John Smith", "Olga Petrova", "Chen Jing",
          "Ahmed Hassan", "Sofia Rossi", "Tom Becker", "Yuki Tanaka", "Lukas Meyer", "Ines Costa")
 UTF8_NAMES = ("Zhōu Fēngsuǒ", "Jürgen Müller", "王小明", "Łukasz Wójcik", "Søren Ødegård",
@@ -99,7 +100,8 @@ def _dkim(rng: random.Random, domain: str) -> str:
     sig = base64.b64encode(rng.randbytes(256)).decode()
     bh = base64.b64encode(rng.randbytes(32)).decode()
     folded = "\r\n\t ".join(sig[i:i + 70] for i in range(0, len(sig), 70))
-    return (f"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d={domain}; s=s{rng.randint(1, 9)};"
+    selector = f"s{rng.randint(1, 9)}"
+    return (f"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d={domain}; s={selector};"
             f"\r\n\th=from:to:subject:date:message-id:mime-version:content-type;\r\n"
             f"\tbh={bh};\r\n\tb={folded}")
 

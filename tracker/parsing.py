@@ -3,9 +3,10 @@
 Evidence-grade rules: nothing here raises on bad input. Malformed mail is parsed as far as it
 goes and what was wrong is listed in ``defects``; the caller stores the exact raw bytes anyway.
 
-Two entry points: ``parse_headers`` screens many messages cheaply from their header bytes
+Entry points: ``parse_headers`` screens many messages cheaply from their header bytes
 (``compat32`` is ~10x faster than ``email.policy.default``), ``parse_message`` parses one message
-fully for the classifier and the matcher.
+fully for the classifier and the matcher, and ``screen_fields`` reads the few fields a sync's
+pre-screen needs straight from the bytes (~10 us instead of ~200 us for ``parse_headers``).
 """
 
 from __future__ import annotations
@@ -21,15 +22,18 @@ from email.message import Message
 from email.parser import BytesHeaderParser, BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
 from html.parser import HTMLParser
+from typing import NamedTuple
 
 import charset_normalizer
 
 __all__ = [
     "HeaderInfo",
     "ParsedMessage",
+    "ScreenFields",
     "decode_bytes",
     "parse_headers",
     "parse_message",
+    "screen_fields",
 ]
 
 # Labels whose real-world content is a superset: Chinese mail labelled gb2312 routinely holds
@@ -294,6 +298,63 @@ def parse_headers(header_bytes: bytes) -> HeaderInfo:
         return _header_info(msg, [])
     except Exception:  # screening must survive any input; callers keep the bytes
         return HeaderInfo()
+
+
+# The fields the pre-screen reads, found in the lower-cased header block with b"\n" in front:
+# a field starts a line, continuation lines start with a space or a tab (as in the feedparser).
+_SCREEN_FIELD = re.compile(
+    rb"\n(?=[cdefirstx])(from|subject|in-reply-to|references|"
+    + "|".join(_RECIPIENT_HEADERS).encode() + rb"):([^\n]*(?:\n[ \t][^\n]*)*)")
+_LONE_CR = re.compile(rb"\r(?!\n)")  # the feedparser ends a line there too: leave it to the parser
+
+
+class ScreenFields(NamedTuple):
+    """Header fields for the sync's pre-screen, read from the bytes without the email package.
+
+    ``sender`` and ``recipients`` are every value of From and of the recipient fields, lower-cased,
+    joined, with all whitespace removed: a superset of the addresses ``parse_headers`` extracts
+    (it drops comments, so the caller must take a ``(`` in them as "cannot tell").
+    ``message_ids`` are ``in_reply_to + references`` as ``parse_headers`` gives them, but
+    lower-cased; ``subject`` is exactly its ``subject``. ``report`` is False when its
+    ``content_type`` cannot be multipart/report.
+    """
+
+    sender: bytes
+    recipients: bytes
+    message_ids: tuple[str, ...]
+    subject: str
+    report: bool
+
+
+def screen_fields(header_bytes: bytes) -> ScreenFields | None:
+    """The fields a pre-screen needs, ~10 us; None when only a full parse can tell (8-bit bytes,
+    or a lone CR, which also ends a line for the feedparser). Never raises."""
+    if not header_bytes.isascii() or _LONE_CR.search(header_bytes):
+        return None
+    low = b"\n" + header_bytes.lower()
+    senders: list[bytes] = []
+    recipients: list[bytes] = []
+    ids: list[str] = []
+    subject: bytes | None = None
+    for name, value in _SCREEN_FIELD.findall(low):
+        if name == b"from":
+            senders.append(value)
+        elif name == b"subject":
+            if subject is None:  # the first one, as parse_headers takes, in the original case
+                start = low.find(b"\nsubject:") + 8  # in header_bytes: one b"\n" less
+                subject = header_bytes[start:start + len(value)]
+        elif name == b"in-reply-to" or name == b"references":
+            ids.append(value.decode("ascii").replace("\r", "").replace("\n", ""))
+        else:
+            recipients.append(value)
+    text = _raw_to_str(subject.decode("ascii"), [], None).strip() if subject else ""
+    return ScreenFields(
+        sender=b"".join(b",".join(senders).split()),
+        recipients=b"".join(b",".join(recipients).split()),
+        message_ids=_message_ids(ids) if ids else (),
+        subject=_decode_words(text, []).strip() if "=?" in text else text,
+        report=b"multipart/report" in low,
+    )
 
 
 def _leaves(msg: Message) -> list[tuple[Message, bool]]:

@@ -10,6 +10,7 @@ loses at most the uncommitted batch, which the next run reads again; nothing is 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 
@@ -21,7 +22,7 @@ from tracker.inbound import Counts, Source, build_index, store_message
 from tracker.mailbox import FolderInfo, Mailbox, imap_credentials
 from tracker.matching import MatchIndex, is_own_letter, match_message
 from tracker.models import FolderState, utcnow
-from tracker.parsing import parse_headers
+from tracker.parsing import parse_headers, screen_fields
 from tracker.workspace import Workspace
 
 log = logging.getLogger("tracker.sync")
@@ -39,8 +40,57 @@ def _chunks(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
         yield items[start:start + size]
 
 
+class Screen:
+    """Could a message concern one of our requests? Decided from its header bytes.
+
+    A byte-level pre-screen (:func:`tracker.parsing.screen_fields`, ~10 us) first: it says no
+    only when every rule of :func:`looks_relevant` certainly fails (no Message-ID of ours, no
+    ``[`` in the subject, no ticket of ours, no tag address, no platform domain, no bounce sign);
+    otherwise, or for unusual bytes, the header is parsed and matched in full (~200 us).
+    """
+
+    def __init__(self, index: MatchIndex) -> None:
+        self.index = index
+        local = index.reply_base.lower().rpartition("@")[0]
+        self.tag_prefix = (local.split("+", 1)[0] + "+").encode() if local else b""
+        domains = sorted({*index.platform_domains, *index.open_by_domain})
+        self.domains = re.compile(b"|".join(re.escape(d.encode()) for d in domains)) \
+            if domains else None
+        self.own = tuple(a.encode() for a in index.own_addresses)
+
+    def __call__(self, header: bytes, *, sent_folder: bool = False) -> bool:
+        return (self.may_concern(header, sent_folder=sent_folder)
+                and _looks_relevant(header, self.index, sent_folder=sent_folder))
+
+    def may_concern(self, header: bytes, *, sent_folder: bool = False) -> bool:
+        """False only if the full screen would certainly say False."""
+        fields = screen_fields(header)
+        # A comment may split an address anywhere ("mailer(x)-daemon@" is mailer-daemon@):
+        # substring checks would miss it, so let the parser decide.
+        if fields is None or b"(" in fields.sender:
+            return True
+        index, sender, subject = self.index, fields.sender, fields.subject
+        if sent_folder:  # is_own_letter: one of our From addresses and a [REF] tag
+            return "[" in subject and any(own in sender for own in self.own)
+        if (fields.report or b"mailer-daemon" in sender
+                or b"postmaster" in sender):
+            return True  # possibly a bounce
+        if fields.message_ids and any(i.strip() in index.letters for i in fields.message_ids):
+            return True
+        if self.tag_prefix and (self.tag_prefix in fields.recipients
+                                or b"(" in fields.recipients):
+            return True
+        if "[" in subject or (self.domains is not None and self.domains.search(sender)):
+            return True
+        return bool(index.tickets) and extract_ticket(subject) in index.tickets
+
+
 def looks_relevant(header: bytes, index: MatchIndex, *, sent_folder: bool = False) -> bool:
     """Cheap screen on header bytes: could this message concern one of our requests?"""
+    return Screen(index)(header, sent_folder=sent_folder)
+
+
+def _looks_relevant(header: bytes, index: MatchIndex, *, sent_folder: bool = False) -> bool:
     headers = parse_headers(header)
     if sent_folder:
         return is_own_letter(headers, index) is not None
@@ -64,7 +114,6 @@ def sync_folder(ws: Workspace, mailbox: Mailbox, folder: str, counts: Counts, *,
     info = mailbox.select(folder)
     with transaction(ws.engine) as session:
         state = _checkpoint(session, account, folder)
-        index = build_index(ws, session)
     last_uid = 0
     if state is not None and state.uidvalidity == info.uidvalidity:
         last_uid = state.last_uid
@@ -73,12 +122,22 @@ def sync_folder(ws: Workspace, mailbox: Mailbox, folder: str, counts: Counts, *,
                     "messages are re-paired by their SHA-256", folder, state.uidvalidity,
                     info.uidvalidity)
     uids = mailbox.uids_above(last_uid)
+    if not uids:
+        # Nothing new: write only to record a first or changed UIDVALIDITY (even for an empty
+        # folder, so that a renumbering is noticed); no index, no write transaction otherwise.
+        if state is None or state.uidvalidity != info.uidvalidity:
+            with transaction(ws.engine) as session:
+                _advance(session, _checkpoint(session, account, folder), account, folder,
+                         info.uidvalidity, last_uid, now())
+        return info
+    with transaction(ws.engine) as session:
+        index = build_index(ws, session)
+    screen = Screen(index)
     done = 0
     for chunk in _chunks(uids, BATCH):
-        headers = list(mailbox.fetch_headers(chunk))
+        headers = list(mailbox.fetch_header_blocks(chunk, batch=BATCH))
         counts.screened += len(headers)
-        wanted = [h.uid for h in headers
-                  if looks_relevant(h.header, index, sent_folder=sent_folder)]
+        wanted = [uid for uid, header in headers if screen(header, sent_folder=sent_folder)]
         fetched = {m.uid: m for m in mailbox.fetch_messages(wanted)} if wanted else {}
         missing = set(wanted) - set(fetched)
         if missing:
@@ -96,30 +155,27 @@ def sync_folder(ws: Workspace, mailbox: Mailbox, folder: str, counts: Counts, *,
                                            sent_folder=sent_folder, now=now())
                     stored_any = stored_any or stored is not None
             if chunk:
-                _advance(session, state, account, folder, info.uidvalidity, max(chunk), now())
-                state = _checkpoint(session, account, folder)
+                state = _advance(session, state, account, folder, info.uidvalidity, max(chunk),
+                                 now())
         if missing:
             break
         if stored_any:
             with transaction(ws.engine) as session:
                 index = build_index(ws, session)  # new tickets and letters match later mail
+            screen = Screen(index)
         done += len(chunk)
         if progress:
             progress(folder, done, len(uids))
-    if not uids:
-        with transaction(ws.engine) as session:
-            # Record the UIDVALIDITY even for an empty folder, so a renumbering is noticed.
-            _advance(session, _checkpoint(session, account, folder), account, folder,
-                     info.uidvalidity, last_uid, now())
     return info
 
 
 def _advance(session: Session, state: FolderState | None, account: str, folder: str,
-             uidvalidity: int, last_uid: int, now: datetime) -> None:
+             uidvalidity: int, last_uid: int, now: datetime) -> FolderState:
     if state is None:
         state = FolderState(account=account, folder=folder, uidvalidity=uidvalidity)
     state.uidvalidity, state.last_uid, state.updated_at = uidvalidity, last_uid, now
     session.add(state)
+    return state
 
 
 def sync_all(ws: Workspace, *, progress: Progress | None = None,

@@ -53,8 +53,6 @@ def _run_jobs(ws: Workspace) -> None:
 def watch(ws: Workspace, stop: threading.Event, *,
           other_every: float = OTHER_FOLDERS_EVERY) -> None:
     """Run until *stop* is set (the CLI sets it on SIGINT/SIGTERM)."""
-    # imapclient logs whole IMAP conversations (mail content) at DEBUG: never let them through.
-    logging.getLogger("imapclient").setLevel(logging.WARNING)
     imap = ws.settings.imap
     inbox = imap.folders[0]
     attempt = 0

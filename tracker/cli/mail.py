@@ -102,10 +102,16 @@ def watch(ws: Workspace) -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    # imapclient logs whole IMAP conversations (mail content) at DEBUG: never let them through.
+    imap_log = logging.getLogger("imapclient")
+    level = imap_log.level
+    imap_log.setLevel(logging.WARNING)
     try:
         run_watch(ws, stop)
     except KeyboardInterrupt:
         logging.getLogger("tracker.watch").info("stopped")
+    finally:
+        imap_log.setLevel(level)
 
 
 @main.command()
