@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from tracker import clock
@@ -34,6 +35,14 @@ def get_request(session: Session, ref: str) -> Request:
 def request_messages(session: Session, request: Request) -> list[Message]:
     return list(session.exec(
         select(Message).where(Message.request_id == request.id).order_by(col(Message.id))
+    ).all())
+
+
+def _message_facts(session: Session, request: Request) -> list[Message]:
+    """A request's messages for the clock only: their raw bytes are never read."""
+    return list(session.exec(
+        select(Message).options(defer(Message.raw))  # type: ignore[arg-type]
+        .where(Message.request_id == request.id).order_by(col(Message.id))
     ).all())
 
 
@@ -186,12 +195,12 @@ def settle_state(ws: Workspace, session: Session, request: Request, today: date)
     wait = refresh_due(ws, session, request, today)
     if request.state == State.CLOSED:
         return State.CLOSED
-    return derived_state(ws, request_messages(session, request), wait)
+    return derived_state(ws, _message_facts(session, request), wait)
 
 
 def refresh_due(ws: Workspace, session: Session, request: Request, today: date) -> clock.Wait:
     session.flush()
-    wait = wait_for(ws, request, request_messages(session, request), today)
+    wait = wait_for(ws, request, _message_facts(session, request), today)
     request.due_on = wait.due_on
     return wait
 
