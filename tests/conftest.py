@@ -89,3 +89,23 @@ def cli(tmp_path: Path, database_url: str) -> Cli:
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output + result.stderr
     return Cli(workspace=ws, env=env)
+
+
+def bounce(recipient: str, letter_id: str, day: str = "2020-06-09") -> bytes:
+    """A Postfix-style RFC 3464 bounce of our letter *letter_id* to *recipient*."""
+    from datetime import date
+
+    d = date.fromisoformat(day)
+    return (
+        "From: Mail Delivery System <MAILER-DAEMON@mail.hrgroup.example>\r\n"
+        "To: inquiries@hrgroup.example\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+        f"Date: {d:%a}, {d.day} {d:%b %Y} 10:00:00 +0200\r\n"
+        f"Message-ID: <dsn{secrets.token_hex(4)}@mail.hrgroup.example>\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status;"
+        ' boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nUndeliverable.\r\n'
+        "--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; "
+        f"mail.hrgroup.example\r\n\r\nFinal-Recipient: rfc822; {recipient}\r\n"
+        "Action: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 user unknown\r\n"
+        "\r\n--b\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"To: {recipient}\r\nMessage-ID: {letter_id}\r\n\r\n--b--\r\n"
+    ).encode()

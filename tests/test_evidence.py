@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import Cli
+from conftest import Cli, bounce
 
 from tracker.db import normalise_url
 from tracker.evidence import extract_attachments, sanitise_filename, unique_names
@@ -189,21 +189,6 @@ def test_export_refuses_to_overwrite_without_force(cli: Cli, tmp_path: Path) -> 
             env={"TRACKER_TODAY": "2020-06-21"})
     assert json.loads(members(ex.zip)["manifest.json"])["as_of"] == "2020-06-21"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".bundle")] == []
-
-
-def bounce(recipient: str, letter_id: str) -> bytes:
-    return (
-        "From: Mail Delivery System <MAILER-DAEMON@mail.hrgroup.example>\r\n"
-        "To: inquiries@hrgroup.example\r\nSubject: Undelivered Mail Returned to Sender\r\n"
-        "Date: Tue, 9 Jun 2020 10:00:00 +0200\r\nMessage-ID: <dsn1@mail.hrgroup.example>\r\n"
-        "MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status;"
-        ' boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nUndeliverable.\r\n'
-        "--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; "
-        f"mail.hrgroup.example\r\n\r\nFinal-Recipient: rfc822; {recipient}\r\n"
-        "Action: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 user unknown\r\n"
-        "\r\n--b\r\nContent-Type: text/rfc822-headers\r\n\r\n"
-        f"To: {recipient}\r\nMessage-ID: {letter_id}\r\n\r\n--b--\r\n"
-    ).encode()
 
 
 def test_two_requests_a_scanned_reply_and_a_bounce(cli: Cli, tmp_path: Path) -> None:

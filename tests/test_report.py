@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
-from conftest import INIT_ARGS, POSTGRES_URL, Cli, _postgres_or_fail
+from conftest import INIT_ARGS, POSTGRES_URL, Cli, _postgres_or_fail, bounce
 from smtp_server import SmtpTestServer
 
 from tracker.cli import main
@@ -94,23 +94,6 @@ def mail(subject: str, sender: str, day: str, *, in_reply_to: str = "",
         msg["Auto-Submitted"] = "auto-replied"
     msg.set_content("Thank you for your letter.")
     return msg.as_bytes(policy=policy.SMTP)
-
-
-def bounce(recipient: str, letter_id: str, day: str) -> bytes:
-    d = date.fromisoformat(day)
-    return (
-        "From: Mail Delivery System <MAILER-DAEMON@mail.hrgroup.example>\r\n"
-        "To: inquiries@hrgroup.example\r\nSubject: Undelivered Mail Returned to Sender\r\n"
-        f"Date: {d:%a}, {d.day} {d:%b %Y} 10:00:00 +0200\r\n"
-        f"Message-ID: <dsn{secrets.token_hex(4)}@mail.hrgroup.example>\r\n"
-        "MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status;"
-        ' boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nUndeliverable.\r\n'
-        "--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; "
-        f"mail.hrgroup.example\r\n\r\nFinal-Recipient: rfc822; {recipient}\r\n"
-        "Action: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 user unknown\r\n"
-        "\r\n--b\r\nContent-Type: text/rfc822-headers\r\n\r\n"
-        f"To: {recipient}\r\nMessage-ID: {letter_id}\r\n\r\n--b--\r\n"
-    ).encode()
 
 
 def build_scenario(cli: Cli, tmp: Path) -> dict[str, str]:

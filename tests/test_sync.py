@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from conftest import Cli
+from conftest import Cli, bounce
 from dovecot import DovecotServer, dovecot_fixture  # noqa: F401
 
 from tracker.db import normalise_url
@@ -161,18 +161,7 @@ def test_ticket_learned_from_acknowledgement_matches_a_new_thread(
 def test_bounce_marks_the_letter_undelivered(cli: Cli, dovecot: DovecotServer) -> None:
     ref, letter_id = sent_request(cli)
     recipient = cli.json("request", "show", ref)["recipient"]
-    dsn = (
-        "From: Mail Delivery System <MAILER-DAEMON@mail.hrgroup.example>\r\n"
-        "To: inquiries@hrgroup.example\r\nSubject: Undelivered Mail Returned to Sender\r\n"
-        "Date: Tue, 9 Jun 2020 10:00:00 +0200\r\nMessage-ID: <dsn1@mail.hrgroup.example>\r\n"
-        "MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status;"
-        ' boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nUndeliverable.\r\n'
-        "--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; "
-        f"mail.hrgroup.example\r\n\r\nFinal-Recipient: rfc822; {recipient}\r\n"
-        "Action: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 user unknown\r\n"
-        "\r\n--b\r\nContent-Type: text/rfc822-headers\r\n\r\n"
-        f"To: {recipient}\r\nMessage-ID: {letter_id}\r\n\r\n--b--\r\n"
-    ).encode()
+    dsn = bounce(recipient, letter_id)
     put(dovecot, dsn)
     counts = cli.json("sync", env=imap_env(dovecot))
     assert counts["bounces"] == 1

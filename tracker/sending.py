@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlmodel import Session
+
 from tracker import clock, mailer
 from tracker.compose import compose_email, compose_record
 from tracker.db import transaction
@@ -15,7 +17,7 @@ from tracker.errors import (
     TrackerError,
 )
 from tracker.events import record_event
-from tracker.models import Channel, Message, State
+from tracker.models import Channel, Message, Request, State
 from tracker.outbound import Outgoing
 from tracker.records import get_request, pending_letter, refresh_due, request_messages
 from tracker.workspace import Workspace
@@ -28,6 +30,16 @@ class SendResult:
     dry_run: bool
 
 
+def _pending(session: Session, ref: str) -> tuple[Request, Message]:
+    """The request and its letter waiting to be sent, or a StateError saying what to do."""
+    request = get_request(session, ref)
+    message = pending_letter(request_messages(session, request))
+    if message is None:
+        raise StateError(f"{request.ref} has no letter waiting to be sent (it is "
+                         f"{request.state}); draft one with `tracker follow-up {request.ref}`")
+    return request, message
+
+
 def send_request(ws: Workspace, ref: str, now: datetime, *, dry_run: bool = False,
                  retry: bool = False) -> SendResult:
     """Send the request's pending letter by SMTP; on any failure nothing is recorded as sent.
@@ -38,11 +50,7 @@ def send_request(ws: Workspace, ref: str, now: datetime, *, dry_run: bool = Fals
     """
     smtp = ws.settings.smtp
     with transaction(ws.engine) as session:
-        request = get_request(session, ref)
-        message = pending_letter(request_messages(session, request))
-        if message is None:
-            raise StateError(f"{request.ref} has no letter waiting to be sent (it is "
-                             f"{request.state}); draft one with `tracker follow-up {request.ref}`")
+        request, message = _pending(session, ref)
         if message.channel != Channel.EMAIL:
             raise StateError(
                 f"{request.ref} goes by {message.channel} to {message.to_addrs or '(no address)'}"
@@ -86,21 +94,21 @@ def send_request(ws: Workspace, ref: str, now: datetime, *, dry_run: bool = Fals
     except TrackerError as exc:
         with transaction(ws.engine) as session:
             request = get_request(session, ref)
-            message = session.get(Message, message_pk)
-            assert message is not None
-            message.status, message.raw, message.sha256, message.message_id = "draft", None, "", ""
-            session.add(message)
-            record_event(session, request, "send_failed", ws.actor, message=message,
+            failed = session.get(Message, message_pk)
+            assert failed is not None
+            failed.status, failed.raw, failed.sha256, failed.message_id = "draft", None, "", ""
+            session.add(failed)
+            record_event(session, request, "send_failed", ws.actor, message=failed,
                          error=str(exc))
         raise
     with transaction(ws.engine) as session:
         request = get_request(session, ref)
-        message = session.get(Message, message_pk)
-        assert message is not None
-        message.status, message.sent_at = "sent", now
-        session.add(message)
+        sent = session.get(Message, message_pk)
+        assert sent is not None
+        sent.status, sent.sent_at = "sent", now
+        session.add(sent)
         record_event(session, request, "sent", ws.actor, to_state=State.AWAITING,
-                     message=message, at=message.sent_at, channel="email",
+                     message=sent, at=sent.sent_at, channel="email",
                      message_id=outgoing.message_id, sha256=outgoing.sha256,
                      to=list(outgoing.recipients))
         refresh_due(ws, session, request, clock.local_date(now, ws.settings.tz))
@@ -115,11 +123,7 @@ def mark_sent(ws: Workspace, ref: str, on: datetime, channel: str, note: str,
     if on > now + timedelta(minutes=5):
         raise InputError(f"--on {on.date()} is in the future; give the day the letter went out")
     with transaction(ws.engine) as session:
-        request = get_request(session, ref)
-        message = pending_letter(request_messages(session, request))
-        if message is None:
-            raise StateError(f"{request.ref} has no letter waiting to be sent (it is "
-                             f"{request.state}); draft one with `tracker follow-up {request.ref}`")
+        request, message = _pending(session, ref)
         message.channel = channel
         recipient = message.to_addrs or request.recipient
         if message.status != "sending":
