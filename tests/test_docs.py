@@ -19,7 +19,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def all_commands(group: click.Group = main, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     found: list[tuple[str, ...]] = [prefix]
-    for name, command in sorted(group.commands.items()):
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None, name
         if isinstance(command, click.Group):
             found.extend(all_commands(command, (*prefix, name)))
         else:
@@ -33,6 +36,15 @@ def all_commands(group: click.Group = main, prefix: tuple[str, ...] = ()) -> lis
 ))
 def test_every_module_imports(module: str) -> None:
     assert importlib.import_module(module).__name__ == module
+
+
+def test_each_command_is_where_the_lazy_table_says() -> None:
+    from tracker.cli.base import COMMAND_MODULES
+
+    for module in set(COMMAND_MODULES.values()):
+        importlib.import_module(f"tracker.cli.{module}")
+    assert {name: command.callback.__module__.rpartition(".")[2]  # type: ignore[union-attr]
+            for name, command in main.commands.items()} == COMMAND_MODULES
 
 
 @pytest.mark.parametrize("command", all_commands(), ids=lambda c: " ".join(c) or "tracker")

@@ -186,15 +186,20 @@ def test_plaintext_to_an_implicit_tls_port_times_out_with_a_hint(
         Mailbox(settings, CREDENTIALS).connect()
 
 
-def test_secrets_stay_out_of_debug_logs(dovecot: DovecotServer,
-                                        caplog: pytest.LogCaptureFixture) -> None:
+def test_secrets_and_mail_stay_out_of_debug_logs(dovecot: DovecotServer,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    dovecot.append(reply(1) + b"Confidential-4471\r\n")
     caplog.set_level(logging.DEBUG)
     with Mailbox(dovecot.settings(), CREDENTIALS) as box:
         box.select("INBOX")
+        batches = list(box.header_batches(box.uids_above(0)))
+        assert [uid for _, blocks in batches for uid, _ in blocks] == [1]
+        assert next(box.fetch_messages([1])).raw.count(b"Confidential-4471") == 1
     with pytest.raises(MailboxError), Mailbox(dovecot.settings(), ("oauth2", "ya29.tok3n")):
         pass
-    assert "LOGIN" in caplog.text  # imapclient does log the protocol at DEBUG...
-    assert PASSWORD not in caplog.text and "ya29.tok3n" not in caplog.text  # ...redacted
+    assert "Logged in as" in caplog.text  # imapclient does log at DEBUG...
+    assert PASSWORD not in caplog.text and "ya29.tok3n" not in caplog.text  # ...no secrets,
+    assert "Confidential-4471" not in caplog.text and "Subject" not in caplog.text  # no mail
 
 
 def test_starttls_is_required_when_configured(dovecot: DovecotServer) -> None:
@@ -358,6 +363,34 @@ def test_kick_between_commands_is_a_disconnect(dovecot: DovecotServer, box: Mail
     with Mailbox(dovecot.settings(), CREDENTIALS) as again:  # reconnecting works
         again.select("INBOX")
         assert [m.uid for m in again.fetch_messages([uid])] == [uid]
+
+
+def test_header_batches_pipeline_under_other_commands(dovecot: DovecotServer,
+                                                     box: Mailbox) -> None:
+    raws = {dovecot.append(reply(n)): reply(n) for n in range(7)}
+    box.select("INBOX")
+    seen: list[list[int]] = []
+    for asked, blocks in box.header_batches(sorted(raws), batch=3):
+        seen.append(asked)  # the next batch's FETCH is in flight now: other commands must
+        box.noop()          # read its answer first and still get their own
+        assert [m.raw for m in box.fetch_messages(asked[:1])] == [raws[asked[0]]]
+        assert blocks == [(uid, header_of(raws[uid])) for uid in asked]
+    assert seen == [[1, 2, 3], [4, 5, 6], [7]]
+    assert box.uids_above(6) == [7]  # nothing left over on the wire
+
+
+def test_header_batches_after_a_lost_connection(dovecot: DovecotServer, box: Mailbox) -> None:
+    for n in range(5):
+        dovecot.append(reply(n))
+    box.select("INBOX")
+    batches = box.header_batches(box.uids_above(0), batch=2)
+    assert [uid for uid, _ in next(batches)[1]] == [1, 2]
+    dovecot.kick()
+    time.sleep(0.05)
+    with pytest.raises(MailboxDisconnected):
+        box.noop()  # reads the answer to the FETCH in flight, then finds BYE
+    with pytest.raises(MailboxDisconnected, match="lost earlier"):
+        next(batches)  # a sync stops here and goes on from its checkpoint next time
 
 
 def test_repr_does_not_show_the_secret(dovecot: DovecotServer) -> None:

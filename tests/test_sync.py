@@ -20,6 +20,7 @@ from conftest import Cli, bounce
 from dovecot import DovecotServer, dovecot_fixture  # noqa: F401
 
 from tracker.db import normalise_url
+from tracker.sync import COMMIT_EVERY
 
 DAY = {"TRACKER_TODAY": "2020-06-20"}
 
@@ -207,11 +208,11 @@ def test_wrong_password_is_one_clear_line(cli: Cli, dovecot: DovecotServer) -> N
 
 def test_sigkill_during_sync_stores_everything_exactly_once(cli: Cli,
                                                           dovecot: DovecotServer) -> None:
-    """Kill `tracker sync` with SIGKILL at random moments until one lands mid-sync; the next
-    run stores every relevant message exactly once."""
+    """Kill `tracker sync` with SIGKILL once right after it committed part of the mail, then at
+    random moments; the next run stores every relevant message exactly once."""
     ref, letter_id = sent_request(cli)
     batch = []
-    for i in range(1500):
+    for i in range(2 * COMMIT_EVERY + 500):  # a sync commits every COMMIT_EVERY: three commits
         if i % 10 == 0:
             raw = mail(f"Re: {i}", in_reply_to=letter_id, day=10 + i % 15, body=f"reply {i}")
         else:
@@ -224,19 +225,28 @@ def test_sigkill_during_sync_stores_everything_exactly_once(cli: Cli,
     env = {**os.environ, **{k: v for k, v in cli.env.items() if v is not None},
            **{k: v for k, v in imap_env(dovecot).items() if v is not None},
            "TRACKER_WORKSPACE": str(cli.workspace)}
-    rng = random.Random(7)
-    seen: list[int] = []
-    for attempt in range(12):
-        proc = subprocess.Popen([sys.executable, "-m", "tracker", "sync"], env=env,
+
+    def sync() -> subprocess.Popen[bytes]:
+        return subprocess.Popen([sys.executable, "-m", "tracker", "sync"], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        # Later attempts wait longer: the first ones may die while Python is still starting.
-        time.sleep(0.8 + 0.2 * attempt + rng.uniform(0, 0.2))
+
+    proc, deadline = sync(), time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline:
+        if 0 < stored_count(cli) < relevant:  # the first commit is in: kill it there
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.005)
+    assert proc.wait(timeout=10) == -signal.SIGKILL
+    seen = [stored_count(cli)]
+    assert 0 < seen[0] < relevant, seen
+    rng = random.Random(7)
+    for _ in range(3):  # anywhere: during start-up, between commits, or too late
+        proc = sync()
+        time.sleep(rng.uniform(0.2, 1.5))
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
         seen.append(stored_count(cli))
-        if 0 < seen[-1] < relevant:
-            break  # a kill landed in the middle of a sync
-    assert any(0 < n < relevant for n in seen), f"no kill landed mid-sync: {seen}"
+    assert seen == sorted(seen) and seen[-1] <= relevant, seen  # nothing lost, nothing twice
     cli.json("sync", env=imap_env(dovecot))
     assert stored_count(cli) == relevant
     assert cli.json("sync", env=imap_env(dovecot))["stored"] == 0
@@ -266,6 +276,37 @@ def test_import_is_idempotent_for_mbox_maildir_and_eml(cli: Cli, tmp_path: Path)
     (tmp_path / "eml" / "late.eml").write_bytes(mail("Re: more", in_reply_to=letter_id, day=12))
     assert cli.json("import", str(tmp_path / "eml"), env=DAY)["stored"] == 1
     assert row(cli, ref)["state"] == "answered"
+
+
+def test_one_batch_stores_in_order_and_copies_once(cli: Cli, tmp_path: Path) -> None:
+    """A batch is stored as if one message came after the other: our own letter first moves a
+    draft to awaiting, then an acknowledgement and a reply move it on; a copy is a copy."""
+    import mailbox
+
+    spec = cli.json("template", "show", "account-suspension")
+    args = [a for v in spec["variables"] for a in ("--var", f"{v['name']}={v['example']}")]
+    ref = cli.json("request", "new", "--platform", "zoom", "--template", "account-suspension",
+                   *args, env={"TRACKER_TODAY": "2020-06-08"})["ref"]
+    reply = mail(f"Re: [{ref}] Suspension of our account", day=12)
+    box = mailbox.mbox(tmp_path / "all.mbox")
+    for raw in (mail(f"[{ref}] Suspension of our account", sender="inquiries@hrgroup.example",
+                     auth="", day=10),
+                mail(f"[{ref}] We received your request", sender="support@zoom.us",
+                     headers={"Auto-Submitted": "auto-replied"}, day=11),
+                reply, reply):
+        box.add(raw)
+    box.close()
+    counts = cli.json("import", str(tmp_path / "all.mbox"), env=DAY)
+    assert (counts["letters"], counts["acknowledgements"], counts["replies"]) == (1, 1, 1)
+    assert (counts["stored"], counts["duplicates"]) == (3, 1)
+    status = row(cli, ref)
+    assert (status["state"], status["sent_on"], status["last_reply_on"]) == (
+        "answered", "2020-06-10", "2020-06-12")
+    moves = [(e["kind"], e["to_state"]) for e in cli.json("request", "show", ref,
+                                                           env=DAY)["timeline"]
+             if e["type"] == "event"]
+    assert moves[-3:] == [("sent", "awaiting"), ("acknowledged", "acknowledged"),
+                          ("reply_received", "answered")]
 
 
 def test_inspect_shows_judgement_without_storing(cli: Cli, tmp_path: Path) -> None:

@@ -16,12 +16,11 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email import policy
+from email.message import Message as EmailMessage
 from email.parser import BytesHeaderParser
 from typing import Any, Literal
 
 import authres
-import dkim
-import dkim.dnsplug
 
 __all__ = ["Authenticity", "DnsFunc", "Verdict", "judge"]
 
@@ -111,9 +110,8 @@ def _judge_header(header: Any, from_domain: str) -> tuple[Authenticity, list[str
 
 
 def _judge_headers(
-    raw: bytes, from_domain: str, trusted: set[str]
+    msg: EmailMessage, from_domain: str, trusted: set[str]
 ) -> tuple[Authenticity, list[str]]:
-    msg = BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
     values = [str(v) for k, v in msg.raw_items() if k.lower() == "authentication-results"]
     reasons: list[str] = []
     for index, value in enumerate(values):  # top to bottom: the first trusted one is the newest
@@ -138,6 +136,9 @@ def _judge_headers(
 
 def _own_dkim(raw: bytes, from_domain: str, dnsfunc: DnsFunc | None) -> tuple[str, list[str]]:
     """Verify every DKIM signature ourselves: ("pass" | "fail" | "none", reasons)."""
+    import dkim  # only when [imap] dkim_verify is on: it brings dnspython and asyncio
+    import dkim.dnsplug
+
     fetched: list[bool] = []
 
     def lookup(name: bytes, timeout: int = 5) -> bytes | None:
@@ -184,17 +185,21 @@ def judge(
     *,
     dkim_check: bool = False,
     dnsfunc: DnsFunc | None = None,
+    parsed: EmailMessage | None = None,
 ) -> Verdict:
     """Judge whether *raw* (the exact stored bytes) really comes from *from_domain*.
 
     ``verified``: a trusted server saw dmarc=pass or an aligned dkim=pass, or our own DKIM check
     passed for an aligned domain. ``suspicious``: dmarc=fail, failing DKIM/SPF without an
     aligned pass, or a signature that our own check finds broken. Otherwise ``unverified``.
+    *parsed*: *raw* already parsed with the compat32 policy, to save parsing its header again.
     """
     from_domain = _domain(from_domain)
     trusted = {t.strip().lower() for t in trusted_authserv_ids if t.strip()}
     try:
-        verdict, reasons = _judge_headers(raw, from_domain, trusted)
+        if parsed is None:
+            parsed = BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
+        verdict, reasons = _judge_headers(parsed, from_domain, trusted)
     except Exception as exc:  # never lose a message over its header syntax
         verdict, reasons = "unverified", [f"unreadable header: {type(exc).__name__}"]
     if not from_domain:

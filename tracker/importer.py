@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tracker.db import transaction
 from tracker.errors import InputError
-from tracker.inbound import Counts, Source, build_index, store_message
+from tracker.inbound import Counts, Incoming, Source, build_index, store_messages
 from tracker.parsing import parse_headers
 from tracker.workspace import Workspace
 
@@ -56,12 +56,10 @@ def import_path(ws: Workspace, path: Path, *, progress: Progress | None = None) 
 
     def flush() -> None:
         nonlocal index
-        stored = False
+        incoming = [Incoming(raw, source, own=parse_headers(raw).from_addr in index.own_addresses)
+                    for raw in batch]
         with transaction(ws.engine) as session:
-            for raw in batch:
-                own = parse_headers(raw).from_addr in index.own_addresses
-                stored = store_message(ws, session, raw, source, None, index, counts,
-                                       sent_folder=own) is not None or stored
+            stored = any(store_messages(ws, session, incoming, index, counts))
         if stored:
             with transaction(ws.engine) as session:
                 index = build_index(ws, session)

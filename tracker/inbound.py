@@ -1,25 +1,35 @@
-"""Store one inbound message and let it move its request: shared by IMAP sync and import.
+"""Store inbound messages and let them move their requests: shared by IMAP sync and import.
 
 Called inside the caller's transaction, so a message, its effects on the request, its events and
-the folder checkpoint that covers it commit together or not at all.
+the folder checkpoint that covers it commit together or not at all. A batch is stored with a
+few reads of the database, not a few per message: a first sync stores thousands.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from tracker import clock
-from tracker.authenticity import judge
-from tracker.classify import classify
+from tracker.authenticity import Verdict, judge
+from tracker.classify import Classification, classify
 from tracker.events import record_event, record_message_event
 from tracker.matching import Match, MatchIndex, is_own_letter, match_message
 from tracker.models import Message, Request, State, utcnow
 from tracker.parsing import ParsedMessage, parse_message
-from tracker.records import get_request, pending_letter, request_messages, settle_state
+from tracker.records import (
+    MessageFacts,
+    get_request,
+    messages_facts,
+    pending_letter,
+    request_messages,
+    settle_state,
+)
 from tracker.workspace import Workspace
 
 
@@ -88,38 +98,68 @@ def build_index(ws: Workspace, session: Session) -> MatchIndex:
     )
 
 
-def find_duplicate(session: Session, sha256: str, source: Source) -> Message | None:
-    """A message already stored from this place, or with exactly these bytes."""
-    if source.uid is not None:
-        found = session.exec(select(Message).where(
-            Message.account == source.account, Message.folder == source.folder,
-            Message.uidvalidity == source.uidvalidity, Message.uid == source.uid)).first()
-        if found is not None:
-            return found
-    return session.exec(select(Message).where(Message.sha256 == sha256)).first()
+_Place = tuple[str, str, int | None, int]
+# id, account, folder, uidvalidity, uid
+_Stored = tuple[int, str | None, str | None, int | None, int | None]
 
 
-def store_message(ws: Workspace, session: Session, raw: bytes, source: Source,
-                  received_at: datetime | None, index: MatchIndex, counts: Counts, *,
-                  sent_folder: bool = False, now: datetime | None = None) -> Message | None:
-    """Store *raw* if it concerns a request (or needs triage) and apply its effects."""
-    now = now or utcnow()
-    sha256 = hashlib.sha256(raw).hexdigest()
-    duplicate = find_duplicate(session, sha256, source)
-    if duplicate is not None:
-        counts.duplicates += 1
-        if source.uid is not None and (duplicate.uidvalidity, duplicate.uid, duplicate.folder) \
-                != (source.uidvalidity, source.uid, source.folder) \
-                and duplicate.account == source.account and duplicate.folder == source.folder:
-            # The folder was renumbered (UIDVALIDITY changed): re-pair, never store twice.
-            duplicate.uidvalidity, duplicate.uid = source.uidvalidity, source.uid
-            session.add(duplicate)
-            counts.repaired += 1
+def _place(source: Source) -> _Place | None:
+    if source.uid is None:
         return None
+    return source.account, source.folder, source.uidvalidity, source.uid
+
+
+def _already_stored(session: Session, sources: Sequence[Source], shas: Sequence[str]
+                    ) -> tuple[dict[_Place, _Stored], dict[str, _Stored]]:
+    """What is stored from these places, or with these bytes: one query for a whole batch."""
+    wanted: list[sa.ColumnElement[bool]] = [col(Message.sha256).in_(set(shas))]
+    folders: dict[tuple[str, str, int | None], set[int]] = {}
+    for place in filter(None, map(_place, sources)):
+        folders.setdefault(place[:3], set()).add(place[3])
+    for (account, folder, uidvalidity), uids in folders.items():
+        wanted.append(sa.and_(col(Message.account) == account, col(Message.folder) == folder,
+                              col(Message.uidvalidity) == uidvalidity,
+                              col(Message.uid).in_(uids)))
+    by_place: dict[_Place, _Stored] = {}
+    by_sha: dict[str, _Stored] = {}
+    query = sa.select(col(Message.id), col(Message.account), col(Message.folder),
+                      col(Message.uidvalidity), col(Message.uid), col(Message.sha256)) \
+        .where(sa.or_(*wanted)).order_by(col(Message.id))
+    # Every stored message is flushed as it is stored; what waits (events, a request's new
+    # state) cannot make a duplicate and goes out with the next write.
+    with session.no_autoflush:
+        rows = session.execute(query).all()
+    for message_id, account, folder, uidvalidity, uid, sha256 in rows:
+        stored = (message_id, account, folder, uidvalidity, uid)
+        if uid is not None:
+            by_place.setdefault((account, folder, uidvalidity, uid), stored)
+        by_sha.setdefault(sha256, stored)
+    return by_place, by_sha
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A message read from a mailbox or a file, to be stored if it concerns a request."""
+
+    raw: bytes
+    source: Source
+    received_at: datetime | None = None
+    own: bool = False  # in the sent folder (or, on import, from us): a letter staff sent
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """What an inbound message is and whom it concerns, worked out before anything is stored."""
+
+    parsed: ParsedMessage
+    kind: Classification
+    match: Match
+    verdict: Verdict
+
+
+def _read(ws: Workspace, raw: bytes, index: MatchIndex) -> _Reading | None:
+    """Parse, classify, match and judge *raw*; None if it concerns none of our requests."""
     parsed = parse_message(raw)
-    if sent_folder:
-        return _store_own_letter(ws, session, parsed, raw, sha256, source, received_at, index,
-                                 counts, now)
     kind = classify(parsed)
     match = match_message(parsed.headers, index, ticket=kind.ticket,
                           original_ids=kind.original_message_ids)
@@ -127,38 +167,129 @@ def store_message(ws: Workspace, session: Session, raw: bytes, source: Source,
         return None
     verdict = judge(raw, parsed.headers.from_addr.rpartition("@")[2],
                     ws.settings.imap.trusted_authserv_ids,
-                    dkim_check=ws.settings.imap.dkim_verify)
+                    dkim_check=ws.settings.imap.dkim_verify, parsed=parsed.message)
+    return _Reading(parsed, kind, match, verdict)
+
+
+def store_messages(ws: Workspace, session: Session, batch: Sequence[Incoming],
+                   index: MatchIndex, counts: Counts, *,
+                   now: datetime | None = None) -> list[Message | None]:
+    """Store each message of *batch* that concerns a request (or needs triage) and apply its
+    effects, as if one came after the other; return what each stored (or None).
+
+    The database is read a few times per batch, not a few times per message, and the new
+    messages are written together.
+    """
+    if not batch:
+        return []
+    now = now or utcnow()
+    shas = [hashlib.sha256(item.raw).hexdigest() for item in batch]
+    by_place, by_sha = _already_stored(session, [item.source for item in batch], shas)
+    results: list[Message | None] = [None] * len(batch)
+    inbound: list[tuple[int, Incoming, str, _Reading]] = []
+    first_copy: dict[str, int] = {}  # bytes seen earlier in this batch: where
+    copies: list[tuple[int, Source]] = []
+    for pos, (item, sha) in enumerate(zip(batch, shas, strict=True)):
+        place = _place(item.source)
+        stored = (by_place.get(place) if place else None) or by_sha.get(sha)
+        if stored is not None:
+            _duplicate(session, stored, item.source, counts)
+            continue
+        if sha in first_copy:
+            copies.append((first_copy[sha], item.source))
+            continue
+        first_copy[sha] = pos
+        if item.own:
+            # Its effects depend on what the database holds: store what came before it first.
+            _store_inbound(ws, session, inbound, counts, now, results)
+            inbound = []
+            results[pos] = _store_own_letter(ws, session, item, sha, index, counts, now)
+        elif (reading := _read(ws, item.raw, index)) is not None:
+            inbound.append((pos, item, sha, reading))
+    _store_inbound(ws, session, inbound, counts, now, results)
+    for pos, source in copies:  # the same bytes twice in one batch
+        if (message := results[pos]) is not None:
+            session.flush()
+            assert message.id is not None
+            _duplicate(session, (message.id, message.account, message.folder,
+                                 message.uidvalidity, message.uid), source, counts)
+    return results
+
+
+def _duplicate(session: Session, stored: _Stored, source: Source, counts: Counts) -> None:
+    counts.duplicates += 1
+    message_id, account, folder, uidvalidity, uid = stored
+    if source.uid is not None and (uidvalidity, uid) != (source.uidvalidity, source.uid) \
+            and (account, folder) == (source.account, source.folder):
+        # The folder was renumbered (UIDVALIDITY changed): re-pair, never store twice.
+        message = session.get(Message, message_id)
+        assert message is not None
+        message.uidvalidity, message.uid = source.uidvalidity, source.uid
+        session.add(message)
+        counts.repaired += 1
+
+
+def _store_inbound(ws: Workspace, session: Session,
+                   inbound: list[tuple[int, Incoming, str, _Reading]], counts: Counts,
+                   now: datetime, results: list[Message | None]) -> None:
+    """Store relevant inbound messages together: one write for them, one read of history."""
+    if not inbound:
+        return
+    refs = {reading.match.ref for *_, reading in inbound if reading.match.ref is not None}
+    with session.no_autoflush:  # what waits goes out with the messages below, in one write
+        requests = {r.ref: r for r in session.exec(
+            select(Request).where(col(Request.ref).in_(refs)))} if refs else {}
+    for ref in refs - set(requests):
+        requests[ref] = get_request(session, ref)  # gone meanwhile: a clear NotFoundError
+    messages = []
+    for pos, item, sha, reading in inbound:
+        message = _message(item, sha, reading, now)
+        if reading.match.ref is not None:
+            message.request_id = requests[reading.match.ref].id
+        results[pos] = message
+        messages.append(message)
+    session.add_all(messages)
+    session.flush()
+    history = messages_facts(session, {m.request_id for m in messages if m.request_id})
+    later = {m.id for m in messages}  # each message sees the history up to itself only
+    for (_pos, _item, _sha, reading), message in zip(inbound, messages, strict=True):
+        later.discard(message.id)
+        kind, match, verdict = reading.kind, reading.match, reading.verdict
+        counts.stored += 1
+        counts.suspicious += verdict.authenticity == "suspicious"
+        counts.probable += match.probable
+        counts.replies += kind.kind == "reply"
+        counts.acknowledgements += kind.kind == "auto_reply"
+        counts.bounces += kind.kind == "bounce"
+        counts.delays += kind.kind == "delivery_delay"
+        if match.ref is None:
+            counts.unmatched += 1
+            record_message_event(session, message, "triage", "tracker", at=now,
+                                 reasons=list(match.reasons))
+            continue
+        counts.matched += 1
+        request = requests[match.ref]
+        assert request.id is not None
+        so_far = [facts for message_id, facts in history[request.id] if message_id not in later]
+        _apply(ws, session, request, message, match.rule, now, "tracker", so_far)
+
+
+def _message(item: Incoming, sha256: str, reading: _Reading, now: datetime) -> Message:
+    parsed, kind, match, verdict = reading.parsed, reading.kind, reading.match, reading.verdict
+    headers, source = parsed.headers, item.source
     pending = match.probable or verdict.authenticity == "suspicious" or match.ref is None
-    message = Message(
+    return Message(
         direction="in", status="received", kind=kind.kind, channel="email",
-        subject=parsed.headers.subject, from_addr=parsed.headers.from_addr,
-        to_addrs=", ".join(parsed.headers.recipients), message_id=parsed.headers.message_id,
-        in_reply_to=" ".join(parsed.headers.in_reply_to),
-        references=" ".join(parsed.headers.references), raw=raw, sha256=sha256,
-        sent_at=received_at or parsed.headers.date or now, created_at=now,
-        account=source.account, folder=source.folder, uidvalidity=source.uidvalidity,
-        uid=source.uid, authenticity=verdict.authenticity,
+        subject=headers.subject, from_addr=headers.from_addr,
+        to_addrs=", ".join(headers.recipients), message_id=headers.message_id,
+        in_reply_to=" ".join(headers.in_reply_to), references=" ".join(headers.references),
+        raw=item.raw, sha256=sha256, sent_at=item.received_at or headers.date or now,
+        created_at=now, account=source.account, folder=source.folder,
+        uidvalidity=source.uidvalidity, uid=source.uid, authenticity=verdict.authenticity,
         reasons=[*match.reasons, *kind.reasons, *verdict.reasons], match_rule=match.rule,
         triage="pending" if pending else "", ticket=kind.ticket or "",
         bounced=list(kind.bounced_recipients), defects=list(parsed.defects),
     )
-    counts.stored += 1
-    counts.suspicious += verdict.authenticity == "suspicious"
-    counts.probable += match.probable
-    counts.replies += kind.kind == "reply"
-    counts.acknowledgements += kind.kind == "auto_reply"
-    counts.bounces += kind.kind == "bounce"
-    counts.delays += kind.kind == "delivery_delay"
-    if match.ref is None:
-        counts.unmatched += 1
-        record_message_event(session, message, "triage", "tracker", at=now,
-                             reasons=list(match.reasons))
-        return message
-    counts.matched += 1
-    request = get_request(session, match.ref)
-    message.request_id = request.id
-    apply_message(ws, session, request, message, match, now)
-    return message
 
 
 def apply_message(ws: Workspace, session: Session, request: Request, message: Message,
@@ -166,9 +297,14 @@ def apply_message(ws: Workspace, session: Session, request: Request, message: Me
     """What an inbound message does to its request: state, tickets, delivery failure."""
     session.add(message)
     session.flush()
+    _apply(ws, session, request, message, match.rule if match else "manual", now, actor)
+
+
+def _apply(ws: Workspace, session: Session, request: Request, message: Message, rule: str,
+           now: datetime, actor: str, history: Sequence[MessageFacts] | None = None) -> None:
+    """`apply_message` for a stored *message*; *history*: its request's messages up to it."""
     if message.ticket and message.ticket not in request.tickets:
         request.tickets = [*request.tickets, message.ticket]
-    rule = match.rule if match else "manual"
     if message.triage == "pending":
         why = "suspicious" if message.authenticity == "suspicious" else "probable match"
         record_event(session, request, "needs_review", actor, message=message, at=now,
@@ -185,16 +321,17 @@ def apply_message(ws: Workspace, session: Session, request: Request, message: Me
         record_event(session, request, "delivery_delayed", actor, message=message, at=now,
                      rule=rule, recipients=message.bounced)
         return
-    state = settle_state(ws, session, request, clock.local_date(now, ws.settings.tz))
+    state = settle_state(ws, session, request, clock.local_date(now, ws.settings.tz), history)
     event = "reply_received" if message.kind == "reply" else "acknowledged"
     record_event(session, request, event, actor, to_state=state, message=message, at=now,
                  rule=rule, authenticity=message.authenticity)
 
 
-def _store_own_letter(ws: Workspace, session: Session, parsed: ParsedMessage, raw: bytes,
-                      sha256: str, source: Source, received_at: datetime | None,
+def _store_own_letter(ws: Workspace, session: Session, item: Incoming, sha256: str,
                       index: MatchIndex, counts: Counts, now: datetime) -> Message | None:
     """A letter staff sent from their own mail client, found in the Sent folder."""
+    raw, source, received_at = item.raw, item.source, item.received_at
+    parsed = parse_message(raw)
     ref = is_own_letter(parsed.headers, index)
     if ref is None:
         return None

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime, time
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from tracker import clock
@@ -20,11 +19,21 @@ from tracker.models import Message, Request, State
 from tracker.tags import parse_ref
 from tracker.workspace import Workspace
 
+# Built once: a sync runs these for every message it stores, and building a statement costs
+# about as much as running it.
+_BY_REF = select(Request).where(col(Request.ref) == sa.bindparam("ref"))
+_FACTS = (
+    sa.select(col(Message.direction), col(Message.status), col(Message.kind),
+              col(Message.sent_at), col(Message.subject), col(Message.triage),
+              col(Message.authenticity))
+    .where(col(Message.request_id) == sa.bindparam("request_id")).order_by(col(Message.id))
+)
+
 
 def get_request(session: Session, ref: str) -> Request:
     """The request with reference *ref*, or NotFoundError with the closest references."""
     ref = parse_ref(ref)
-    request = session.exec(select(Request).where(Request.ref == ref)).first()
+    request = session.exec(_BY_REF, params={"ref": ref}).first()
     if request is None:
         prefix = ref.rsplit("-", 1)[0]
         near = session.exec(select(Request.ref).where(col(Request.ref).startswith(prefix))).all()
@@ -38,12 +47,38 @@ def request_messages(session: Session, request: Request) -> list[Message]:
     ).all())
 
 
-def _message_facts(session: Session, request: Request) -> list[Message]:
-    """A request's messages for the clock only: their raw bytes are never read."""
-    return list(session.exec(
-        select(Message).options(defer(Message.raw))  # type: ignore[arg-type]
-        .where(Message.request_id == request.id).order_by(col(Message.id))
-    ).all())
+def _message_facts(session: Session, request: Request) -> Sequence[MessageFacts]:
+    """What the clock needs of a request's messages, as light rows (never their raw bytes)."""
+    session.flush()  # the messages added in this transaction count too
+    rows: Sequence[MessageFacts] = session.execute(
+        _FACTS, {"request_id": request.id}).all()
+    return rows
+
+
+def messages_facts(session: Session,
+                   request_ids: Collection[int]) -> dict[int, list[tuple[int, MessageFacts]]]:
+    """`_message_facts` of several requests in one query: ``{request id: [(message id, facts)]}``
+    in the order of the messages' ids."""
+    session.flush()
+    found: dict[int, list[tuple[int, MessageFacts]]] = {i: [] for i in request_ids}
+    if found:
+        query = sa.select(col(Message.request_id), col(Message.id), *_FACTS.selected_columns) \
+            .where(col(Message.request_id).in_(found)).order_by(col(Message.id))
+        for request_id, message_id, *facts in session.execute(query):
+            found[request_id].append((message_id, FactsRow(*facts)))
+    return found
+
+
+class FactsRow(NamedTuple):
+    """A message's facts for the clock, as a light row (fits `MessageFacts`)."""
+
+    direction: str
+    status: str
+    kind: str
+    sent_at: datetime | None
+    subject: str
+    triage: str
+    authenticity: str
 
 
 def pending_letter(messages: list[Message]) -> Message | None:
@@ -190,16 +225,22 @@ def derived_state(ws: Workspace, messages: Sequence[MessageFacts], wait: clock.W
     return State.ACKNOWLEDGED if acknowledged else State.AWAITING
 
 
-def settle_state(ws: Workspace, session: Session, request: Request, today: date) -> State:
-    """Refresh the due date and return the state the messages call for (closed stays closed)."""
-    wait = refresh_due(ws, session, request, today)
+def settle_state(ws: Workspace, session: Session, request: Request, today: date,
+                 messages: Sequence[MessageFacts] | None = None) -> State:
+    """Refresh the due date and return the state the messages call for (closed stays closed).
+
+    *messages*: the request's messages, if the caller has them already (see `messages_facts`).
+    """
+    if messages is None:
+        messages = _message_facts(session, request)
+    wait = wait_for(ws, request, messages, today)
+    request.due_on = wait.due_on
     if request.state == State.CLOSED:
         return State.CLOSED
-    return derived_state(ws, _message_facts(session, request), wait)
+    return derived_state(ws, messages, wait)
 
 
 def refresh_due(ws: Workspace, session: Session, request: Request, today: date) -> clock.Wait:
-    session.flush()
     wait = wait_for(ws, request, _message_facts(session, request), today)
     request.due_on = wait.due_on
     return wait

@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -16,18 +16,15 @@ from sqlmodel import Session, col, select
 
 from tracker import clock
 from tracker.models import Event, Message, Request, State
-from tracker.records import MessageFacts, RequestFacts, as_utc, utc_column, wait_for
+from tracker.records import (
+    FactsRow,
+    MessageFacts,
+    RequestFacts,
+    as_utc,
+    utc_column,
+    wait_for,
+)
 from tracker.workspace import Workspace
-
-
-class _Facts(NamedTuple):
-    direction: str
-    status: str
-    kind: str
-    sent_at: datetime | None
-    subject: str
-    triage: str
-    authenticity: str
 
 
 class RequestColumns(NamedTuple):
@@ -194,7 +191,7 @@ def status_rows(ws: Workspace, session: Session, as_of: date, *, platform: str |
     with paused_gc():
         query = select_requests(platform=platform, include_closed=include_closed)
         requests = load_requests(session, query)
-        by_request: dict[int, list[_Facts]] = defaultdict(list)
+        by_request: dict[int, list[FactsRow]] = defaultdict(list)
         if requests:
             # Only the columns and messages a row needs, never the raw bytes: letters, answers
             # and suspicious mail (acknowledgements and bounces do not move the clock).
@@ -214,7 +211,7 @@ def status_rows(ws: Workspace, session: Session, as_of: date, *, platform: str |
                 )
             for request_id, direction, status, kind, sent_at, subject, triage, authenticity \
                     in driver_rows(session, query_messages):
-                by_request[request_id].append(_Facts(direction, status, kind, as_utc(sent_at),
+                by_request[request_id].append(FactsRow(direction, status, kind, as_utc(sent_at),
                                                      subject, triage, authenticity))
         rows = [build_row(ws, r, by_request[r.id], as_of) for r in requests]
         if overdue_only:

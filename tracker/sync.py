@@ -2,8 +2,8 @@
 
 Per folder: select read-only, compare UIDVALIDITY with the stored checkpoint, list UIDs above it,
 screen their headers in batches, fetch full bytes only for what concerns a request, and store
-those together with the advanced checkpoint in one transaction per batch. A crash anywhere
-loses at most the uncommitted batch, which the next run reads again; nothing is stored twice
+those together with the advanced checkpoint, one transaction per few batches. A crash anywhere
+loses at most the uncommitted batches, which the next run reads again; nothing is stored twice
 (unique source key and SHA-256), nothing is missed.
 """
 
@@ -11,22 +11,25 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlmodel import Session, select
 
 from tracker.classify import extract_ticket
 from tracker.db import transaction
-from tracker.inbound import Counts, Source, build_index, store_message
+from tracker.inbound import Counts, Incoming, Source, build_index, store_messages
 from tracker.mailbox import FolderInfo, Mailbox, imap_credentials
 from tracker.matching import MatchIndex, is_own_letter, match_message
 from tracker.models import FolderState, utcnow
-from tracker.parsing import parse_headers, screen_fields
+from tracker.parsing import ScreenFields, parse_headers, screen_fields
 from tracker.workspace import Workspace
 
 log = logging.getLogger("tracker.sync")
-BATCH = 500
+BATCH = 500  # headers per FETCH
+# Messages screened per transaction: the checkpoint and what was stored commit together; a crash
+# costs at most this many messages screened again (each commit waits for the disk).
+COMMIT_EVERY = 2_000
 Progress = Callable[[str, int, int], None]  # folder, done, total
 
 
@@ -35,28 +38,30 @@ def account_name(ws: Workspace) -> str:
     return f"{imap.username}@{imap.host}"
 
 
-def _chunks(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
+# A ticket tag (tracker.classify) needs three digits, "[#", "thread::" or "ref:" in the subject.
+_TICKET_SIGN = re.compile(rb"\d{3}|\[|thread::|ref:", re.IGNORECASE)
 
 
 class Screen:
     """Could a message concern one of our requests? Decided from its header bytes.
 
-    A byte-level pre-screen (:func:`tracker.parsing.screen_fields`, ~10 us) first: it says no
+    A byte-level pre-screen (:func:`tracker.parsing.screen_fields`, a few us) first: it says no
     only when every rule of :func:`looks_relevant` certainly fails (no Message-ID of ours, no
     ``[`` in the subject, no ticket of ours, no tag address, no platform domain, no bounce sign);
     otherwise, or for unusual bytes, the header is parsed and matched in full (~200 us).
+    ``benchmarks/screen_check.py`` (and a test) holds it to that.
     """
 
     def __init__(self, index: MatchIndex) -> None:
         self.index = index
         local = index.reply_base.lower().rpartition("@")[0]
         self.tag_prefix = (local.split("+", 1)[0] + "+").encode() if local else b""
-        domains = sorted({*index.platform_domains, *index.open_by_domain})
-        self.domains = re.compile(b"|".join(re.escape(d.encode()) for d in domains)) \
-            if domains else None
+        self.domains = _any_of({*index.platform_domains, *index.open_by_domain})
         self.own = tuple(a.encode() for a in index.own_addresses)
+        # Each of our Message-IDs contains its domain: mail that names none of them in
+        # In-Reply-To or References needs no exact look at those fields.
+        self.letter_domains = _any_of(
+            {key.strip().strip("<>").rpartition("@")[2] for key in index.letters})
 
     def __call__(self, header: bytes, *, sent_folder: bool = False) -> bool:
         return (self.may_concern(header, sent_folder=sent_folder)
@@ -69,20 +74,37 @@ class Screen:
         # substring checks would miss it, so let the parser decide.
         if fields is None or b"(" in fields.sender:
             return True
-        index, sender, subject = self.index, fields.sender, fields.subject
+        index, sender = self.index, fields.sender
         if sent_folder:  # is_own_letter: one of our From addresses and a [REF] tag
-            return "[" in subject and any(own in sender for own in self.own)
-        if (fields.report or b"mailer-daemon" in sender
-                or b"postmaster" in sender):
+            return self._bracket(fields) and any(own in sender for own in self.own)
+        if fields.report or b"mailer-daemon" in sender or b"postmaster" in sender:
             return True  # possibly a bounce
-        if fields.message_ids and any(i.strip() in index.letters for i in fields.message_ids):
+        if fields.ids and index.letters and (
+                self.letter_domains is not None
+                and self.letter_domains.search(b"".join(b"".join(fields.ids).split()))) and \
+                any(i.strip() in index.letters for i in fields.message_ids()):
             return True
         if self.tag_prefix and (self.tag_prefix in fields.recipients
                                 or b"(" in fields.recipients):
             return True
-        if "[" in subject or (self.domains is not None and self.domains.search(sender)):
+        if self._bracket(fields) or (self.domains is not None and self.domains.search(sender)):
             return True
-        return bool(index.tickets) and extract_ticket(subject) in index.tickets
+        if not index.tickets or not (b"=?" in fields.subject
+                                     or _TICKET_SIGN.search(fields.subject)):
+            return False
+        return extract_ticket(fields.subject_text()) in index.tickets
+
+    @staticmethod
+    def _bracket(fields: ScreenFields) -> bool:
+        """Could there be a ``[`` in the decoded subject?"""
+        return fields.subject_may_contain(b"[")
+
+
+def _any_of(needles: set[str]) -> re.Pattern[bytes] | None:
+    """A pattern finding any of *needles* (an empty one is found everywhere); None if none."""
+    if not needles:
+        return None
+    return re.compile(b"|".join(re.escape(n.encode()) for n in sorted(needles)))
 
 
 def looks_relevant(header: bytes, index: MatchIndex, *, sent_folder: bool = False) -> bool:
@@ -133,39 +155,45 @@ def sync_folder(ws: Workspace, mailbox: Mailbox, folder: str, counts: Counts, *,
     with transaction(ws.engine) as session:
         index = build_index(ws, session)
     screen = Screen(index)
-    done = 0
-    for chunk in _chunks(uids, BATCH):
-        headers = list(mailbox.fetch_header_blocks(chunk, batch=BATCH))
-        counts.screened += len(headers)
-        wanted = [uid for uid, header in headers if screen(header, sent_folder=sent_folder)]
-        fetched = {m.uid: m for m in mailbox.fetch_messages(wanted)} if wanted else {}
-        missing = set(wanted) - set(fetched)
-        if missing:
-            # Never advance past a message we wanted but could not read: stop here, retry later.
-            counts.skipped.extend(f"{folder}:{uid}" for uid in sorted(missing))
-            chunk = [uid for uid in chunk if uid < min(missing)]
-        stored_any = False
+    batches = mailbox.header_batches(uids, batch=BATCH)
+    done, more = 0, True
+    while more:
         with transaction(ws.engine) as session:
-            for uid in chunk:
-                message = fetched.get(uid)
-                if message is not None:
-                    source = Source(account, folder, info.uidvalidity, uid)
-                    stored = store_message(ws, session, message.raw, source,
-                                           message.internaldate, index, counts,
-                                           sent_folder=sent_folder, now=now())
-                    stored_any = stored_any or stored is not None
-            if chunk:
-                state = _advance(session, state, account, folder, info.uidvalidity, max(chunk),
-                                 now())
-        if missing:
-            break
-        if stored_any:
-            with transaction(ws.engine) as session:
-                index = build_index(ws, session)  # new tickets and letters match later mail
-            screen = Screen(index)
-        done += len(chunk)
-        if progress:
-            progress(folder, done, len(uids))
+            screened = 0
+            while more and screened < COMMIT_EVERY:
+                item = next(batches, None)
+                if item is None:
+                    more = False
+                    break
+                chunk, headers = item
+                counts.screened += len(headers)
+                wanted = [uid for uid, header in headers
+                          if screen(header, sent_folder=sent_folder)]
+                fetched = {m.uid: m for m in mailbox.fetch_messages(wanted)} if wanted else {}
+                missing = set(wanted) - set(fetched)
+                if missing:
+                    # Never advance past a message we wanted but could not read: stop here,
+                    # retry later.
+                    counts.skipped.extend(f"{folder}:{uid}" for uid in sorted(missing))
+                    chunk = [uid for uid in chunk if uid < min(missing)]
+                    more = False
+                batch = [Incoming(fetched[uid].raw, Source(account, folder, info.uidvalidity, uid),
+                                  fetched[uid].internaldate, own=sent_folder)
+                         for uid in chunk if uid in fetched]
+                stored = store_messages(ws, session, batch, index, counts, now=now())
+                # A letter or ticket that later mail may match: match it.
+                learned = any(m is not None and (m.direction == "out" or m.ticket not in (
+                    "", *index.tickets)) for m in stored)
+                if chunk:
+                    state = _advance(session, state, account, folder, info.uidvalidity,
+                                     max(chunk), now())
+                if learned:
+                    index = build_index(ws, session)
+                    screen = Screen(index)
+                screened += len(chunk)
+                done += len(chunk)
+                if progress:
+                    progress(folder, done, len(uids))
     return info
 
 

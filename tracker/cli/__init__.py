@@ -1,10 +1,9 @@
 """The command line: parse arguments, call the library, print the result. Nothing else.
 
-Each module adds its commands to the one ``main`` group; importing them here registers them.
+Each module adds its commands to the one ``main`` group, which imports a module when one of its
+commands is run (see ``COMMAND_MODULES`` in ``base``).
 """
 
-from tracker.cli import directory, evidence, mail, report, requests, schedule, setup, status
 from tracker.cli.base import main
 
-__all__ = ["directory", "evidence", "mail", "main", "report", "requests", "schedule", "setup",
-           "status"]
+__all__ = ["main"]

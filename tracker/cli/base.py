@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
@@ -42,6 +43,36 @@ class TrackerGroup(click.Group):
                  DatabaseError.exit_code)
         except KeyboardInterrupt:
             fail("interrupted", 130)
+
+
+# Which module defines each command: a command's module (and the library parts it needs) is
+# imported only when that command runs, so that `tracker sync` does not load the evidence
+# exporter. tests/test_docs.py checks this table against the modules.
+COMMAND_MODULES = {
+    "init": "setup", "db": "setup", "demo": "setup",
+    "platform": "directory", "template": "directory",
+    "request": "requests", "case": "requests", "letter": "requests", "send": "requests",
+    "mark-sent": "requests", "follow-up": "requests", "record-reply": "requests",
+    "extend": "requests", "close": "requests", "reopen": "requests",
+    "status": "status",
+    "sync": "mail", "import": "mail", "watch": "mail", "inbox": "mail", "link": "mail",
+    "dismiss": "mail", "inspect": "mail",
+    "report": "report", "stats": "report", "export": "report",
+    "remind": "schedule", "run-scheduled": "schedule",
+    "evidence": "evidence",
+}
+
+
+class MainGroup(TrackerGroup):
+    """The top-level group: loads each command's module on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMAND_MODULES, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
+            importlib.import_module(f"tracker.cli.{COMMAND_MODULES[cmd_name]}")
+        return super().get_command(ctx, cmd_name)
 
 
 def emit_json(data: Any) -> None:
@@ -94,12 +125,12 @@ def with_workspace(func: Callable[..., Any]) -> Callable[..., Any]:
         finally:
             ws.close()
 
-    wrapper.__name__ = func.__name__
-    wrapper.__doc__ = func.__doc__
+    wrapper.__name__, wrapper.__doc__ = func.__name__, func.__doc__
+    wrapper.__module__ = func.__module__
     return wrapper
 
 
-@click.group(cls=TrackerGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=MainGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--workspace", "-w", type=click.Path(file_okay=False),
               help="Workspace folder (default: $TRACKER_WORKSPACE, then the current folder "
                    "and its parents).")
