@@ -9,6 +9,7 @@ loses at most the uncommitted batches, which the next run reads again; nothing i
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -21,7 +22,7 @@ from tracker.db import transaction
 from tracker.inbound import Counts, Incoming, Source, build_index, store_messages
 from tracker.mailbox import FolderInfo, Mailbox, imap_credentials
 from tracker.matching import MatchIndex, is_own_letter, match_message
-from tracker.models import FolderState, utcnow
+from tracker.models import FolderState, Message, utcnow
 from tracker.parsing import ScreenFields, parse_headers, screen_fields
 from tracker.workspace import Workspace
 
@@ -155,46 +156,47 @@ def sync_folder(ws: Workspace, mailbox: Mailbox, folder: str, counts: Counts, *,
     with transaction(ws.engine) as session:
         index = build_index(ws, session)
     screen = Screen(index)
-    batches = mailbox.header_batches(uids, batch=BATCH)
-    done, more = 0, True
-    while more:
-        with transaction(ws.engine) as session:
-            screened = 0
-            while more and screened < COMMIT_EVERY:
-                item = next(batches, None)
-                if item is None:
-                    more = False
-                    break
-                chunk, headers = item
-                counts.screened += len(headers)
-                wanted = [uid for uid, header in headers
-                          if screen(header, sent_folder=sent_folder)]
-                fetched = {m.uid: m for m in mailbox.fetch_messages(wanted)} if wanted else {}
-                missing = set(wanted) - set(fetched)
-                if missing:
-                    # Never advance past a message we wanted but could not read: stop here,
-                    # retry later.
-                    counts.skipped.extend(f"{folder}:{uid}" for uid in sorted(missing))
-                    chunk = [uid for uid in chunk if uid < min(missing)]
-                    more = False
-                batch = [Incoming(fetched[uid].raw, Source(account, folder, info.uidvalidity, uid),
-                                  fetched[uid].internaldate, own=sent_folder)
-                         for uid in chunk if uid in fetched]
-                stored = store_messages(ws, session, batch, index, counts, now=now())
-                # A letter or ticket that later mail may match: match it.
-                learned = any(m is not None and (m.direction == "out" or m.ticket not in (
-                    "", *index.tickets)) for m in stored)
-                if chunk:
-                    state = _advance(session, state, account, folder, info.uidvalidity,
-                                     max(chunk), now())
-                if learned:
-                    index = build_index(ws, session)
-                    screen = Screen(index)
-                screened += len(chunk)
-                done += len(chunk)
-                if progress:
-                    progress(folder, done, len(uids))
+    done = 0
+    with contextlib.ExitStack() as open_transaction:
+        writing: Session | None = None
+        uncommitted = 0
+        for chunk, headers in mailbox.header_batches(uids, batch=BATCH):
+            if writing is None:
+                writing = open_transaction.enter_context(transaction(ws.engine))
+            counts.screened += len(headers)
+            wanted = [uid for uid, header in headers if screen(header, sent_folder=sent_folder)]
+            fetched = {m.uid: m for m in mailbox.fetch_messages(wanted)} if wanted else {}
+            missing = set(wanted) - set(fetched)
+            if missing:
+                # Never advance past a message we wanted but could not read: stop here, retry
+                # later.
+                counts.skipped.extend(f"{folder}:{uid}" for uid in sorted(missing))
+                chunk = [uid for uid in chunk if uid < min(missing)]
+            batch = [Incoming(fetched[uid].raw, Source(account, folder, info.uidvalidity, uid),
+                              fetched[uid].internaldate, own=sent_folder)
+                     for uid in chunk if uid in fetched]
+            stored = store_messages(ws, writing, batch, index, counts, now=now())
+            if chunk:
+                state = _advance(writing, state, account, folder, info.uidvalidity,
+                                 max(chunk), now())
+            if any(_teaches(message, index) for message in stored if message is not None):
+                index = build_index(ws, writing)
+                screen = Screen(index)
+            done += len(chunk)
+            uncommitted += len(chunk)
+            if progress:
+                progress(folder, done, len(uids))
+            if missing:
+                break
+            if uncommitted >= COMMIT_EVERY:
+                open_transaction.close()  # commit the checkpoint with what it covers
+                writing, uncommitted = None, 0
     return info
+
+
+def _teaches(message: Message, index: MatchIndex) -> bool:
+    """Does *message* give later mail something to match: a letter of ours, a new ticket?"""
+    return message.direction == "out" or message.ticket not in ("", *index.tickets)
 
 
 def _advance(session: Session, state: FolderState | None, account: str, folder: str,
