@@ -19,21 +19,16 @@ from tracker.models import Message, Request, State
 from tracker.tags import parse_ref
 from tracker.workspace import Workspace
 
-# Built once: a sync runs these for every message it stores, and building a statement costs
-# about as much as running it.
-_BY_REF = select(Request).where(col(Request.ref) == sa.bindparam("ref"))
-_FACTS = (
-    sa.select(col(Message.direction), col(Message.status), col(Message.kind),
-              col(Message.sent_at), col(Message.subject), col(Message.triage),
-              col(Message.authenticity))
-    .where(col(Message.request_id) == sa.bindparam("request_id")).order_by(col(Message.id))
-)
+# What the clock reads of a message (`MessageFacts`), never its raw bytes.
+_FACT_COLUMNS = (col(Message.direction), col(Message.status), col(Message.kind),
+                 col(Message.sent_at), col(Message.subject), col(Message.triage),
+                 col(Message.authenticity))
 
 
 def get_request(session: Session, ref: str) -> Request:
     """The request with reference *ref*, or NotFoundError with the closest references."""
     ref = parse_ref(ref)
-    request = session.exec(_BY_REF, params={"ref": ref}).first()
+    request = session.exec(select(Request).where(Request.ref == ref)).first()
     if request is None:
         prefix = ref.rsplit("-", 1)[0]
         near = session.exec(select(Request.ref).where(col(Request.ref).startswith(prefix))).all()
@@ -47,12 +42,10 @@ def request_messages(session: Session, request: Request) -> list[Message]:
     ).all())
 
 
-def _message_facts(session: Session, request: Request) -> Sequence[MessageFacts]:
+def _message_facts(session: Session, request: Request) -> list[MessageFacts]:
     """What the clock needs of a request's messages, as light rows (never their raw bytes)."""
-    session.flush()  # the messages added in this transaction count too
-    rows: Sequence[MessageFacts] = session.execute(
-        _FACTS, {"request_id": request.id}).all()
-    return rows
+    assert request.id is not None
+    return [facts for _, facts in messages_facts(session, [request.id])[request.id]]
 
 
 def messages_facts(session: Session,
@@ -62,7 +55,7 @@ def messages_facts(session: Session,
     session.flush()
     found: dict[int, list[tuple[int, MessageFacts]]] = {i: [] for i in request_ids}
     if found:
-        query = sa.select(col(Message.request_id), col(Message.id), *_FACTS.selected_columns) \
+        query = sa.select(col(Message.request_id), col(Message.id), *_FACT_COLUMNS) \
             .where(col(Message.request_id).in_(found)).order_by(col(Message.id))
         for request_id, message_id, *facts in session.execute(query):
             found[request_id].append((message_id, FactsRow(*facts)))
