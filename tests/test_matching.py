@@ -15,7 +15,7 @@ INDEX = MatchIndex(
     letters={OUR_ID: "HC-2026-0001", "<hc-2026-0005.xyz@hrgroup.example>": "HC-2026-0005"},
     refs=frozenset({"HC-2026-0001", "HC-2026-0002", "HC-2026-0003", "HC-2026-0004",
                     "HC-2026-0005"}),
-    tickets={"Request #123456": "HC-2026-0004"},
+    tickets={"Request #123456": ("HC-2026-0004",)},
     open_by_domain={"zoom.us": ("HC-2026-0001",),
                     "facebookmail.com": ("HC-2026-0002", "HC-2026-0003")},
     platform_domains=frozenset({"zoom.us", "facebookmail.com", "tiktok.com"}),

@@ -82,6 +82,8 @@ def mail(subject: str, sender: str, day: str, *, in_reply_to: str = "",
     msg = EmailMessage()
     msg["Authentication-Results"] = "mx.hrgroup.example; " + (
         auth or f"dkim=pass header.d={domain}; dmarc=pass header.from={domain}")
+    msg["Received"] = (f"from mail.{domain} (mail.{domain} [192.0.2.1]) by mx.hrgroup.example "
+                       f"(Postfix) with ESMTPS id 4TqK1Z; {day}")
     msg["From"] = sender
     msg["To"] = "inquiries@hrgroup.example"
     msg["Subject"] = subject
@@ -103,7 +105,7 @@ def build_scenario(cli: Cli, tmp: Path) -> dict[str, str]:
 
     def deliver(name: str, raw: bytes) -> None:
         (inbox / f"{name}.eml").write_bytes(raw)
-        cli.run("import", str(inbox / f"{name}.eml"), env={**TRUSTED, **TODAY})
+        cli.run("import", str(inbox / f"{name}.eml"), "--trust-mailbox", env={**TRUSTED, **TODAY})
 
     refs["draft"] = cli.json("request", "new", "--platform", "zoom", "--template",
                              "account-suspension", *example_vars(cli, "account-suspension"),

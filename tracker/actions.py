@@ -237,7 +237,8 @@ def record_reply(ws: Workspace, ref: str, on: datetime, kind: str, note: str, no
             raise StateError(f"{request.ref} is closed; reopen it first with `tracker reopen`")
         message = Message(request_id=request.id, direction="in", status="received",
                           kind=message_kind, channel="manual", sent_at=on, note=note, raw=raw,
-                          sha256=hashlib.sha256(raw).hexdigest() if raw else "", created_at=now)
+                          sha256=hashlib.sha256(raw).hexdigest() if raw else "", created_at=now,
+                          admission="recorded-by-hand")
         if raw:
             from email import message_from_bytes, policy
 

@@ -2,9 +2,15 @@
 
 Anybody can write ``Authentication-Results: mx.google.com; dmarc=pass`` into a forged message.
 RFC 8601 section 5: only results whose authserv-id names the organisation's own border servers
-count, and of several such headers the topmost (the newest, added by our border on arrival)
-wins, because anything below it travelled with the message. Optionally tracker checks the DKIM
-signatures itself, over the exact stored bytes, never over a re-serialised message.
+count, and only those the border added on arrival. A server adds its header fields at the top,
+so what our border wrote stands *above* the ``Received`` header it added when it took the
+message from the outside ("by mx.hrgroup.example"); everything below that travelled with the
+message and may be forged, whatever authserv-id it names. So tracker finds the topmost
+``Received`` header written by one of the border hosts and trusts only Authentication-Results
+above it (the topmost of those, the newest, wins). A header with our authserv-id below it is
+reported: it was planted, or our server does not remove such headers as RFC 8601 asks.
+Optionally tracker checks the DKIM signatures itself, over the exact stored bytes, never over a
+re-serialised message.
 
 Pure functions: the only outside contact is the DNS lookup of DKIM keys, which the caller
 injects (``dnsfunc``); without it dkimpy queries real DNS.
@@ -14,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email import policy
 from email.message import Message as EmailMessage
 from email.parser import BytesHeaderParser
@@ -22,12 +28,43 @@ from typing import Any, Literal
 
 import authres
 
-__all__ = ["Authenticity", "DnsFunc", "Verdict", "judge"]
+__all__ = ["Authenticity", "DnsFunc", "Trust", "Verdict", "judge"]
 
 Authenticity = Literal["verified", "suspicious", "unverified"]
 DnsFunc = Callable[[bytes], bytes | None]
 
 _LEADING_COMMENTS = re.compile(r"^\s*(\([^()]*\)\s*)*")
+_BY_HOST = re.compile(r"(?:^|[\s)])by\s+([A-Za-z0-9][A-Za-z0-9.\-]*)", re.I)
+
+
+@dataclass(frozen=True)
+class Trust:
+    """Whose Authentication-Results count, and how to find where a message entered our servers.
+
+    ``authserv_ids``: the authserv-ids our border writes. ``border_hosts``: the host names its
+    ``Received`` headers give after "by" (``*.example.org`` matches any host below it); by
+    default the authserv-ids themselves. No authserv-id: nothing is trusted (e.g. mail imported
+    from files whose path through servers nobody vouched for).
+    """
+
+    authserv_ids: frozenset[str] = frozenset()
+    border_hosts: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def of(cls, authserv_ids: Sequence[str], border_hosts: Sequence[str] = ()) -> Trust:
+        ids = frozenset(a.strip().lower() for a in authserv_ids if a.strip())
+        hosts = tuple(h.strip().lower() for h in border_hosts if h.strip()) or tuple(sorted(ids))
+        return cls(ids, hosts)
+
+    def is_border(self, host: str) -> bool:
+        host = host.lower().rstrip(".")
+        return any(host == pattern or (pattern.startswith("*.") and host.endswith(pattern[1:]))
+                   for pattern in self.border_hosts)
+
+
+def _by_host(received: str) -> str:
+    match = _BY_HOST.search(received)
+    return match.group(1) if match else ""
 
 
 @dataclass(frozen=True)
@@ -110,32 +147,74 @@ def _judge_header(header: Any, from_domain: str) -> tuple[Authenticity, list[str
 
 
 def _judge_headers(
-    msg: EmailMessage, from_domain: str, trusted: set[str]
+    msg: EmailMessage, from_domain: str, trust: Trust
 ) -> tuple[Authenticity, list[str]]:
-    values = [str(v) for k, v in msg.raw_items() if k.lower() == "authentication-results"]
+    fields = [(k.lower(), re.sub(r"\s+", " ", str(v))) for k, v in msg.raw_items()]
+    border = next((i for i, (name, value) in enumerate(fields)
+                   if name == "received" and trust.is_border(_by_host(value))), None)
     reasons: list[str] = []
-    for index, value in enumerate(values):  # top to bottom: the first trusted one is the newest
-        value = re.sub(r"\s+", " ", value)
-        server = _authserv_id(value)
-        if server not in trusted:
-            reasons.append(f"ignored Authentication-Results from untrusted authserv-id {server}")
+    above: list[tuple[str, str]] = []  # (authserv-id, value), top to bottom
+    below: list[tuple[str, str]] = []
+    for index, (name, value) in enumerate(fields):
+        if name != "authentication-results":
             continue
-        older = sum(_authserv_id(v) in trusted for v in values[index + 1 :])
-        if older:
-            reasons.append(f"{older} older trusted Authentication-Results below it ignored")
-        try:
-            header = authres.AuthenticationResultsHeader.parse_value(value)
-        except Exception as exc:  # authres raises its own and stdlib errors on odd syntax
-            # Never fall back to a lower header: it may have come with the message, forged.
-            reasons.append(f"ignored unparseable Authentication-Results from {server}: {exc}")
-            return "unverified", reasons
-        verdict, found = _judge_header(header, from_domain)
-        return verdict, found + reasons
-    return "unverified", [*reasons, "no Authentication-Results from a trusted server"]
+        server = _authserv_id(value)
+        if server not in trust.authserv_ids:
+            reasons.append(f"ignored Authentication-Results from untrusted authserv-id {server}")
+        elif border is not None and index < border:
+            above.append((server, value))
+        else:
+            below.append((server, value))
+    if not trust.authserv_ids:
+        return "unverified", [*reasons, "no trusted authserv-id: no Authentication-Results "
+                              "can be trusted"]
+    hosts = ", ".join(trust.border_hosts)
+    if border is None:
+        if below:
+            reasons.append(f"ignored {len(below)} Authentication-Results naming a trusted "
+                           f"server: no Received header by {hosts} shows where the message "
+                           "entered it, so they may have come with the message")
+        return "unverified", [*reasons, f"no Received header by {hosts}"]
+    planted = [_planted_claim(server, value, from_domain) for server, value in below]
+    if planted:
+        host = _by_host(fields[border][1])
+        reasons.append(f"{len(planted)} Authentication-Results naming a trusted server came "
+                       f"with the message (below the Received header by {host}): ignored; the "
+                       "server does not remove such headers (RFC 8601 section 5)")
+    if not above:
+        claims = [p for p in planted if p]
+        if claims:
+            return "suspicious", [*reasons, f"a planted Authentication-Results claims {claims[0]}"]
+        return "unverified", [*reasons, "no Authentication-Results from a trusted server"]
+    server, value = above[0]
+    if len(above) > 1:
+        reasons.append(f"{len(above) - 1} older trusted Authentication-Results below it ignored")
+    try:
+        header = authres.AuthenticationResultsHeader.parse_value(value)
+    except Exception as exc:  # authres raises its own and stdlib errors on odd syntax
+        # Never fall back to a lower header: it may have come with the message, forged.
+        reasons.append(f"ignored unparseable Authentication-Results from {server}: {exc}")
+        return "unverified", reasons
+    verdict, found = _judge_header(header, from_domain)
+    return verdict, found + reasons
+
+
+def _planted_claim(server: str, value: str, from_domain: str) -> str:
+    """What a header below the border claims, if it claims a pass ("" otherwise)."""
+    try:
+        verdict, found = _judge_header(
+            authres.AuthenticationResultsHeader.parse_value(value), from_domain)
+    except Exception:  # a planted header that cannot even be read claims nothing
+        return ""
+    return found[0] if verdict == "verified" else ""
 
 
 def _own_dkim(raw: bytes, from_domain: str, dnsfunc: DnsFunc | None) -> tuple[str, list[str]]:
-    """Verify every DKIM signature ourselves: ("pass" | "fail" | "none", reasons)."""
+    """Verify every DKIM signature ourselves: ("pass" | "fail" | "none", reasons).
+
+    "fail" only when a signature of the From domain's own (aligned) signer is broken: a third
+    party's broken signature (a mailing list, a bulk sender) says nothing about the From.
+    """
     import dkim  # only when [imap] dkim_verify is on: it brings dnspython and asyncio
     import dkim.dnsplug
 
@@ -172,16 +251,19 @@ def _own_dkim(raw: bytes, from_domain: str, dnsfunc: DnsFunc | None) -> tuple[st
             reasons.append(f"own DKIM check passed for d={signer}, not aligned with {from_domain}")
         elif fetched and not any(fetched):
             reasons.append(f"own DKIM check could not fetch the key for d={signer}")
-        else:
+        elif aligned(signer, from_domain):
             outcome = "fail"
             reasons.append(f"own DKIM check failed for d={signer}{error}")
+        else:
+            reasons.append(f"own DKIM check failed for d={signer}{error}; not aligned with "
+                           f"{from_domain}, so it says nothing about the sender")
     return outcome, reasons
 
 
 def judge(
     raw: bytes,
     from_domain: str,
-    trusted_authserv_ids: Sequence[str],
+    trust: Trust | Sequence[str],
     *,
     dkim_check: bool = False,
     dnsfunc: DnsFunc | None = None,
@@ -191,15 +273,18 @@ def judge(
 
     ``verified``: a trusted server saw dmarc=pass or an aligned dkim=pass, or our own DKIM check
     passed for an aligned domain. ``suspicious``: dmarc=fail, failing DKIM/SPF without an
-    aligned pass, or a signature that our own check finds broken. Otherwise ``unverified``.
+    aligned pass, a planted header claiming a pass, or an aligned signature that our own check
+    finds broken (a third party's broken signature changes nothing). Otherwise ``unverified``.
+    *trust*: a `Trust`, or just the trusted authserv-ids (which are then the border hosts too).
     *parsed*: *raw* already parsed with the compat32 policy, to save parsing its header again.
     """
     from_domain = _domain(from_domain)
-    trusted = {t.strip().lower() for t in trusted_authserv_ids if t.strip()}
+    if not isinstance(trust, Trust):
+        trust = Trust.of(trust)
     try:
         if parsed is None:
             parsed = BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
-        verdict, reasons = _judge_headers(parsed, from_domain, trusted)
+        verdict, reasons = _judge_headers(parsed, from_domain, trust)
     except Exception as exc:  # never lose a message over its header syntax
         verdict, reasons = "unverified", [f"unreadable header: {type(exc).__name__}"]
     if not from_domain:
@@ -209,6 +294,6 @@ def judge(
         reasons += own
         if outcome == "pass":
             verdict = "verified"
-        elif outcome == "fail":
+        elif outcome == "fail":  # the From domain's own signature broke: the bytes changed
             verdict = "suspicious"
     return Verdict(verdict, tuple(reasons))

@@ -22,7 +22,8 @@ from tracker.tags import REF_RE
 
 __all__ = ["Classification", "Kind", "classify", "extract_ticket"]
 
-Kind = Literal["reply", "auto_reply", "bounce", "delivery_delay"]
+Kind = Literal["reply", "auto_reply", "bounce", "delivery_delay", "extension",
+               "information_request"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class Classification:
     bounced_recipients: tuple[str, ...] = ()
     ticket: str | None = None
     original_message_ids: tuple[str, ...] = ()
+    doubt: str = ""  # why a person must decide what kind it is ("" when the evidence decides)
+    extension: str | None = None  # for an extension notice: the period claimed ("2m", "45d")
 
 
 # --- platform ticket numbers -------------------------------------------------------------------

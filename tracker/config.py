@@ -88,6 +88,8 @@ class ImapSettings:
     folders: tuple[str, ...] = ("INBOX",)
     sent_folder: str = ""
     trusted_authserv_ids: tuple[str, ...] = ()
+    border_hosts: tuple[str, ...] = ()  # Received "by" hosts of our border (default: the ids)
+    accept_unverified: bool = False  # count mail from a platform's domain that nothing proves
     dkim_verify: bool = False  # also verify DKIM signatures ourselves (needs DNS)
     idle_renew_seconds: int = 540
     timeout: float = 60.0

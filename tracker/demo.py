@@ -75,7 +75,8 @@ def build_demo(path: Path) -> Workspace:
                       to="privacy@tiktok.invalid",
                       variables=_vars(ws, "account-suspension", "en")), "2020-06-22")
     send(typo, "2020-06-22", note="address typed from a printed letter")
-    counts = import_path(ws, _sample_mailbox(ws, path))
+    # The sample stands for mail that came in through the organisation's own server.
+    counts = import_path(ws, _sample_mailbox(ws, path), trust_mailbox=True)
     assert counts.stored == 4, counts  # the shipped sample must match the demo's letters
     return ws
 

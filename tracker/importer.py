@@ -3,17 +3,24 @@
 The same screening, matching and storage as `tracker sync`; importing twice stores nothing twice
 (messages are recognised by the SHA-256 of their bytes). Letters the organisation sent itself
 (From one of its own addresses, with a reference tag) are recorded as sent letters.
+
+A file says nothing about the servers its messages went through, so their Authentication-Results
+count only when the person importing says whose server received them (``received_by``, or
+``trust_mailbox``: an export of the organisation's own mailbox).
 """
 
 from __future__ import annotations
 
 import mailbox as mailboxes
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
 
+from tracker.authenticity import Trust
 from tracker.db import transaction
 from tracker.errors import InputError
-from tracker.inbound import Counts, Incoming, Source, build_index, store_messages
+from tracker.inbound import Counts, Incoming, Source, build_index, mailbox_trust, store_messages
+from tracker.models import utcnow
 from tracker.parsing import parse_headers
 from tracker.workspace import Workspace
 
@@ -43,26 +50,31 @@ def _messages(path: Path) -> Iterator[bytes]:
             box.close()
 
 
-def import_path(ws: Workspace, path: Path, *, progress: Progress | None = None) -> Counts:
-    """Import every message under *path* that concerns a request."""
+def import_path(ws: Workspace, path: Path, *, progress: Progress | None = None,
+                received_by: Sequence[str] = (), trust_mailbox: bool = False,
+                now: Callable[[], datetime] = utcnow) -> Counts:
+    """Import every message under *path* that concerns a request, in file order.
+
+    *received_by*: authserv-ids (and border hosts) of the server that received these messages,
+    whose Authentication-Results may then count; *trust_mailbox*: they come from the
+    organisation's own mailbox, so its ``[imap]`` trust settings apply. *now*: the time events
+    are recorded at.
+    """
     if not path.exists():
         raise InputError(f"{path} does not exist")
+    trust = mailbox_trust(ws) if trust_mailbox else Trust.of(received_by)
     counts = Counts()
     source = Source(account="import", folder=str(path.resolve()))
     with transaction(ws.engine) as session:
-        index = build_index(ws, session)
+        index = build_index(ws, session)  # it learns from each message as they are stored
     batch: list[bytes] = []
     done = 0
 
     def flush() -> None:
-        nonlocal index
         incoming = [Incoming(raw, source, own=parse_headers(raw).from_addr in index.own_addresses)
                     for raw in batch]
         with transaction(ws.engine) as session:
-            stored = any(store_messages(ws, session, incoming, index, counts))
-        if stored:
-            with transaction(ws.engine) as session:
-                index = build_index(ws, session)
+            store_messages(ws, session, incoming, index, counts, now=now(), trust=trust)
         batch.clear()
 
     for raw in _messages(path):

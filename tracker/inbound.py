@@ -3,6 +3,10 @@
 Called inside the caller's transaction, so a message, its effects on the request, its events and
 the folder checkpoint that covers it commit together or not at all. A batch is stored with a
 few reads of the database, not a few per message: a first sync stores thousands.
+
+Messages are read one after the other, each with everything the messages before it taught (a
+ticket number, a thread's Message-ID, a letter found in the Sent folder): the same mail read in
+one pass, one message per pass, or imported from a file ends in the same state.
 """
 
 from __future__ import annotations
@@ -16,11 +20,19 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from tracker import clock
-from tracker.authenticity import Verdict, judge
+from tracker.admission import Admission, admit
+from tracker.authenticity import Trust, Verdict, judge
 from tracker.classify import Classification, classify
 from tracker.events import record_event, record_message_event
-from tracker.matching import Match, MatchIndex, is_own_letter, match_message
-from tracker.models import Message, Request, State, utcnow
+from tracker.matching import (
+    Fact,
+    KnownSenders,
+    Match,
+    MatchIndex,
+    is_own_letter,
+    match_message,
+)
+from tracker.models import ApprovedDomain, Message, Request, State, utcnow
 from tracker.parsing import ParsedMessage, parse_message
 from tracker.records import (
     MessageFacts,
@@ -59,6 +71,9 @@ class Counts:
     suspicious: int = 0
     unmatched: int = 0
     probable: int = 0
+    held: int = 0  # matched, but waiting for a person (sender, authenticity or kind in doubt)
+    extensions: int = 0
+    information_requests: int = 0
     letters: int = 0  # our own letters found in the sent folder
     skipped: list[str] = field(default_factory=list)
 
@@ -67,7 +82,11 @@ class Counts:
 
 
 def build_index(ws: Workspace, session: Session) -> MatchIndex:
-    """Everything matching needs, read once per sync."""
+    """Everything matching and admission need, read once per pass (it then learns as it goes).
+
+    What it learns while reading (`inbound_facts`) is exactly what this reads back from stored
+    mail, so that a later pass starts where an earlier one left off.
+    """
     letters = {}
     for message_id, ref in session.exec(
         select(Message.message_id, Request.ref)
@@ -75,19 +94,39 @@ def build_index(ws: Workspace, session: Session) -> MatchIndex:
         .where(Message.direction == "out", Message.message_id != "")
     ).all():
         letters[message_id.strip().lower()] = ref
+    threads: dict[str, str] = {}
+    for message_id, ref in session.exec(
+        select(Message.message_id, Request.ref)
+        .join(Request, col(Message.request_id) == col(Request.id))
+        .where(Message.direction == "in", Message.message_id != "",
+               col(Message.match_rule).not_in(("", "sender-domain")))
+        .order_by(col(Message.id))
+    ).all():
+        threads.setdefault(message_id.strip().lower(), ref)
     refs: set[str] = set()
-    tickets: dict[str, str] = {}
+    tickets: dict[str, tuple[str, ...]] = {}
     open_by_domain: dict[str, list[str]] = {}
+    platform_of: dict[str, str] = {}
     domains_of = {slug: p.reply_domains for slug, p in ws.platforms.items()}
     for ref, slug, state, request_tickets in session.exec(
         select(Request.ref, Request.platform_slug, Request.state, Request.tickets)
+        .order_by(col(Request.id))
     ).all():
         refs.add(ref)
+        platform_of[ref] = slug
         for ticket in request_tickets:
-            tickets[ticket] = ref
+            tickets[ticket] = (*tickets.get(ticket, ()), ref)
         if state not in (State.DRAFT, State.CLOSED):
             for domain in domains_of.get(slug, ()):
                 open_by_domain.setdefault(domain.lower(), []).append(ref)
+    approved: dict[str, set[str]] = {}
+    for slug, domain in session.exec(select(ApprovedDomain.platform_slug, ApprovedDomain.domain)):
+        approved.setdefault(slug, set()).add(domain.lower())
+    senders = {slug: KnownSenders(
+        name=ws.platforms[slug].name if slug in ws.platforms else slug,
+        domains=frozenset(d.lower() for d in domains_of.get(slug, ())),
+        approved=frozenset(approved.get(slug, ())))
+        for slug in {*domains_of, *approved}}
     org = ws.settings.organisation
     return MatchIndex(
         letters=letters, refs=frozenset(refs), tickets=tickets,
@@ -95,7 +134,14 @@ def build_index(ws: Workspace, session: Session) -> MatchIndex:
         platform_domains=frozenset(d.lower() for ds in domains_of.values() for d in ds),
         tag_secret=ws.tag_secret, reply_base=org.reply_to or org.email,
         own_addresses=frozenset(a.lower() for a in (org.email, org.reply_to) if a),
+        threads=threads, platform_of=platform_of, senders=senders,
     )
+
+
+def mailbox_trust(ws: Workspace) -> Trust:
+    """Whose Authentication-Results count for mail read from the organisation's mailbox."""
+    imap = ws.settings.imap
+    return Trust.of(imap.trusted_authserv_ids, imap.border_hosts)
 
 
 _Place = tuple[str, str, int | None, int]
@@ -155,41 +201,75 @@ class _Reading:
     kind: Classification
     match: Match
     verdict: Verdict
+    admission: Admission
 
 
-def _read(ws: Workspace, raw: bytes, index: MatchIndex) -> _Reading | None:
-    """Parse, classify, match and judge *raw*; None if it concerns none of our requests."""
+def read_message(ws: Workspace, raw: bytes, index: MatchIndex, trust: Trust) -> _Reading:
+    """Parse, classify, match, judge and admit *raw* (pure but for DKIM's DNS lookups)."""
     parsed = parse_message(raw)
     kind = classify(parsed)
     match = match_message(parsed.headers, index, ticket=kind.ticket,
                           original_ids=kind.original_message_ids)
-    if not match.relevant:
-        return None
-    verdict = judge(raw, parsed.headers.from_addr.rpartition("@")[2],
-                    ws.settings.imap.trusted_authserv_ids,
-                    dkim_check=ws.settings.imap.dkim_verify, parsed=parsed.message)
-    return _Reading(parsed, kind, match, verdict)
+    sender = parsed.headers.from_addr
+    domain = sender.rpartition("@")[2].lower()
+    verdict = judge(raw, domain, trust, dkim_check=ws.settings.imap.dkim_verify,
+                    parsed=parsed.message)
+    senders = index.senders_for(match.ref) if match.ref else next(
+        (s for s in index.senders.values() if s.rule_for(domain)), None)
+    admission = admit(kind=kind.kind, doubt=kind.doubt, match=match, sender=sender,
+                      verdict=verdict, senders=senders,
+                      accept_unverified=ws.settings.imap.accept_unverified)
+    return _Reading(parsed, kind, match, verdict, admission)
+
+
+def inbound_facts(reading: _Reading) -> list[Fact]:
+    """What a stored inbound message teaches later mail (mirrored by `build_index`)."""
+    ref, facts = reading.match.ref, []
+    if ref is None:
+        return []
+    if reading.match.rule != "sender-domain" and reading.parsed.headers.message_id:
+        facts.append(Fact("id", reading.parsed.headers.message_id, ref))
+    if reading.admission.counts and reading.kind.ticket:  # only what counts teaches tickets
+        facts.append(Fact("ticket", reading.kind.ticket, ref))
+    return facts
+
+
+@dataclass
+class Stored:
+    """What `store_messages` did: a result per message it consumed, and what they taught."""
+
+    results: list[Message | None]
+    learned: list[Fact]
+
+    @property
+    def consumed(self) -> int:
+        return len(self.results)
 
 
 def store_messages(ws: Workspace, session: Session, batch: Sequence[Incoming],
-                   index: MatchIndex, counts: Counts, *,
-                   now: datetime | None = None) -> list[Message | None]:
+                   index: MatchIndex, counts: Counts, *, now: datetime | None = None,
+                   trust: Trust | None = None, stop_when_learned: bool = False) -> Stored:
     """Store each message of *batch* that concerns a request (or needs triage) and apply its
-    effects, as if one came after the other; return what each stored (or None).
+    effects, one after the other; *index* learns from each as it goes.
 
-    The database is read a few times per batch, not a few times per message, and the new
-    messages are written together.
+    With *stop_when_learned*, stop after the first message that taught something new, so that
+    the caller can look again at mail it set aside without that knowledge (the sync's
+    pre-screen); otherwise the whole batch is consumed. The database is read a few times per
+    batch, not a few times per message, and the new messages are written together.
     """
     if not batch:
-        return []
+        return Stored([], [])
     now = now or utcnow()
+    trust = trust if trust is not None else mailbox_trust(ws)
     shas = [hashlib.sha256(item.raw).hexdigest() for item in batch]
     by_place, by_sha = _already_stored(session, [item.source for item in batch], shas)
-    results: list[Message | None] = [None] * len(batch)
+    results: list[Message | None] = []
     inbound: list[tuple[int, Incoming, str, _Reading]] = []
     first_copy: dict[str, int] = {}  # bytes seen earlier in this batch: where
     copies: list[tuple[int, Source]] = []
+    learned: list[Fact] = []
     for pos, (item, sha) in enumerate(zip(batch, shas, strict=True)):
+        results.append(None)
         place = _place(item.source)
         stored = (by_place.get(place) if place else None) or by_sha.get(sha)
         if stored is not None:
@@ -203,9 +283,15 @@ def store_messages(ws: Workspace, session: Session, batch: Sequence[Incoming],
             # Its effects depend on what the database holds: store what came before it first.
             _store_inbound(ws, session, inbound, counts, now, results)
             inbound = []
-            results[pos] = _store_own_letter(ws, session, item, sha, index, counts, now)
-        elif (reading := _read(ws, item.raw, index)) is not None:
-            inbound.append((pos, item, sha, reading))
+            results[pos], fact = _store_own_letter(ws, session, item, sha, index, counts, now)
+            learned += index.learn([fact] if fact else [])
+        else:
+            reading = read_message(ws, item.raw, index, trust)
+            if reading.match.relevant:
+                inbound.append((pos, item, sha, reading))
+                learned += index.learn(inbound_facts(reading))
+        if learned and stop_when_learned:
+            break
     _store_inbound(ws, session, inbound, counts, now, results)
     for pos, source in copies:  # the same bytes twice in one batch
         if (message := results[pos]) is not None:
@@ -213,7 +299,7 @@ def store_messages(ws: Workspace, session: Session, batch: Sequence[Incoming],
             assert message.id is not None
             _duplicate(session, (message.id, message.account, message.folder,
                                  message.uidvalidity, message.uid), source, counts)
-    return results
+    return Stored(results, learned)
 
 
 def _duplicate(session: Session, stored: _Stored, source: Source, counts: Counts) -> None:
@@ -254,14 +340,18 @@ def _store_inbound(ws: Workspace, session: Session,
     later = {m.id for m in messages}  # each message sees the history up to itself only
     for (_pos, _item, _sha, reading), message in zip(inbound, messages, strict=True):
         later.discard(message.id)
-        kind, match, verdict = reading.kind, reading.match, reading.verdict
+        kind, match = reading.kind, reading.match
         counts.stored += 1
-        counts.suspicious += verdict.authenticity == "suspicious"
+        counts.suspicious += reading.admission.authenticity == "suspicious"
         counts.probable += match.probable
+        counts.held += match.ref is not None and not match.probable \
+            and not reading.admission.counts
         counts.replies += kind.kind == "reply"
         counts.acknowledgements += kind.kind == "auto_reply"
         counts.bounces += kind.kind == "bounce"
         counts.delays += kind.kind == "delivery_delay"
+        counts.extensions += kind.kind == "extension"
+        counts.information_requests += kind.kind == "information_request"
         if match.ref is None:
             counts.unmatched += 1
             record_message_event(session, message, "triage", "tracker", at=now,
@@ -276,8 +366,7 @@ def _store_inbound(ws: Workspace, session: Session,
 
 def _message(item: Incoming, sha256: str, reading: _Reading, now: datetime) -> Message:
     parsed, kind, match, verdict = reading.parsed, reading.kind, reading.match, reading.verdict
-    headers, source = parsed.headers, item.source
-    pending = match.probable or verdict.authenticity == "suspicious" or match.ref is None
+    headers, source, admission = parsed.headers, item.source, reading.admission
     return Message(
         direction="in", status="received", kind=kind.kind, channel="email",
         subject=headers.subject, from_addr=headers.from_addr,
@@ -285,9 +374,10 @@ def _message(item: Incoming, sha256: str, reading: _Reading, now: datetime) -> M
         in_reply_to=" ".join(headers.in_reply_to), references=" ".join(headers.references),
         raw=item.raw, sha256=sha256, sent_at=item.received_at or headers.date or now,
         created_at=now, account=source.account, folder=source.folder,
-        uidvalidity=source.uidvalidity, uid=source.uid, authenticity=verdict.authenticity,
-        reasons=[*match.reasons, *kind.reasons, *verdict.reasons], match_rule=match.rule,
-        triage="pending" if pending else "", ticket=kind.ticket or "",
+        uidvalidity=source.uidvalidity, uid=source.uid, authenticity=admission.authenticity,
+        reasons=[*match.reasons, *kind.reasons, *verdict.reasons, *admission.reasons],
+        match_rule=match.rule, triage="" if admission.counts else "pending",
+        admission=admission.rule, hold=admission.hold, ticket=kind.ticket or "",
         bounced=list(kind.bounced_recipients), defects=list(parsed.defects),
     )
 
@@ -303,13 +393,12 @@ def apply_message(ws: Workspace, session: Session, request: Request, message: Me
 def _apply(ws: Workspace, session: Session, request: Request, message: Message, rule: str,
            now: datetime, actor: str, history: Sequence[MessageFacts] | None = None) -> None:
     """`apply_message` for a stored *message*; *history*: its request's messages up to it."""
+    if message.triage == "pending":
+        record_event(session, request, "needs_review", actor, message=message, at=now,
+                     message_kind=message.kind, rule=rule, why=message.hold)
+        return
     if message.ticket and message.ticket not in request.tickets:
         request.tickets = [*request.tickets, message.ticket]
-    if message.triage == "pending":
-        why = "suspicious" if message.authenticity == "suspicious" else "probable match"
-        record_event(session, request, "needs_review", actor, message=message, at=now,
-                     message_kind=message.kind, rule=rule, why=why)
-        return
     if message.kind == "bounce":
         recipients = {r.lower() for r in message.bounced}
         if not recipients or request.recipient.lower() in recipients:
@@ -322,24 +411,30 @@ def _apply(ws: Workspace, session: Session, request: Request, message: Message, 
                      rule=rule, recipients=message.bounced)
         return
     state = settle_state(ws, session, request, clock.local_date(now, ws.settings.tz), history)
-    event = "reply_received" if message.kind == "reply" else "acknowledged"
-    record_event(session, request, event, actor, to_state=state, message=message, at=now,
-                 rule=rule, authenticity=message.authenticity)
+    record_event(session, request, _EVENTS.get(message.kind, "reply_received"), actor,
+                 to_state=state, message=message, at=now, rule=rule,
+                 authenticity=message.authenticity, admission=message.admission)
+
+
+_EVENTS = {"reply": "reply_received", "auto_reply": "acknowledged",
+           "extension": "extension_notice", "information_request": "information_requested"}
 
 
 def _store_own_letter(ws: Workspace, session: Session, item: Incoming, sha256: str,
-                      index: MatchIndex, counts: Counts, now: datetime) -> Message | None:
-    """A letter staff sent from their own mail client, found in the Sent folder."""
+                      index: MatchIndex, counts: Counts, now: datetime
+                      ) -> tuple[Message | None, Fact | None]:
+    """A letter staff sent from their own mail client, found in the Sent folder; and the
+    Message-ID it teaches (replies to it belong to its request)."""
     raw, source, received_at = item.raw, item.source, item.received_at
     parsed = parse_message(raw)
     ref = is_own_letter(parsed.headers, index)
     if ref is None:
-        return None
+        return None, None
     headers = parsed.headers
     if headers.message_id and session.exec(select(Message).where(
             Message.message_id == headers.message_id, Message.direction == "out")).first():
         counts.duplicates += 1  # tracker sent it itself
-        return None
+        return None, None
     request = get_request(session, ref)
     message = pending_letter(request_messages(session, request))
     if message is None:
@@ -359,4 +454,4 @@ def _store_own_letter(ws: Workspace, session: Session, item: Incoming, sha256: s
                  channel="email", found_in=source.folder, message_id=headers.message_id)
     counts.letters += 1
     counts.stored += 1
-    return message
+    return message, Fact("letter", headers.message_id, ref) if headers.message_id else None

@@ -154,10 +154,31 @@ class Message(SQLModel, table=True):
     authenticity: str = ""  # "verified" | "suspicious" | "unverified"
     reasons: list[str] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
     match_rule: str = ""  # in-reply-to | address-tag | subject-tag | ticket | sender-domain | ...
+    # Which rule let it count for its request (see tracker.admission); "" while it does not.
+    admission: str = ""
+    hold: str = ""  # why it waits for a person (triage "pending"), in one line
     triage: str = Field(default="", index=True)  # "" | "pending" | "linked" | "dismissed"
     ticket: str = ""
     bounced: list[str] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
     defects: list[str] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
+
+
+class ApprovedDomain(SQLModel, table=True):
+    """A sender domain a person approved for a platform: its mail may answer for the platform.
+
+    A platform's directory record lists its reply domains; help desks often answer from others
+    (``zoom.zendesk.com``). Only a person can add one, when linking a message from the inbox,
+    and the approval is recorded as an event.
+    """
+
+    __table_args__ = (sa.UniqueConstraint("platform_slug", "domain", name="uq_approved_domain"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform_slug: str = Field(foreign_key="platform.slug", index=True)
+    domain: str
+    approved_by: str
+    approved_at: datetime = _when()
+    note: str = ""
 
 
 class FolderState(SQLModel, table=True):

@@ -203,6 +203,10 @@ def counts_for_clock(message: MessageFacts) -> bool:
     return message.triage in ("", "linked")
 
 
+# Inbound kinds that show the platform responded without answering: the clock keeps running.
+RESPONSE_KINDS = ("auto_reply", "extension", "information_request")
+
+
 def derived_state(ws: Workspace, messages: Sequence[MessageFacts], wait: clock.Wait) -> State:
     """The state a request's letters and replies call for, closing aside."""
     if not sent_letters(messages):
@@ -210,7 +214,7 @@ def derived_state(ws: Workspace, messages: Sequence[MessageFacts], wait: clock.W
     if wait.answered:
         return State.ANSWERED
     acknowledged = any(
-        m.direction == "in" and m.kind == "auto_reply" and m.sent_at is not None
+        m.direction == "in" and m.kind in RESPONSE_KINDS and m.sent_at is not None
         and counts_for_clock(m) and wait.started_on is not None
         and clock.local_date(m.sent_at, ws.settings.tz) >= wait.started_on
         for m in messages

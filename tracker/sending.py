@@ -17,9 +17,9 @@ from tracker.errors import (
     TrackerError,
 )
 from tracker.events import record_event
-from tracker.models import Channel, Message, Request, State
+from tracker.models import Channel, Message, Request
 from tracker.outbound import Outgoing
-from tracker.records import get_request, pending_letter, refresh_due, request_messages
+from tracker.records import get_request, pending_letter, request_messages, settle_state
 from tracker.workspace import Workspace
 
 
@@ -107,11 +107,12 @@ def send_request(ws: Workspace, ref: str, now: datetime, *, dry_run: bool = Fals
         assert sent is not None
         sent.status, sent.sent_at = "sent", now
         session.add(sent)
-        record_event(session, request, "sent", ws.actor, to_state=State.AWAITING,
+        # A follow-up keeps an acknowledged request acknowledged: the messages decide.
+        state = settle_state(ws, session, request, clock.local_date(now, ws.settings.tz))
+        record_event(session, request, "sent", ws.actor, to_state=state,
                      message=sent, at=sent.sent_at, channel="email",
                      message_id=outgoing.message_id, sha256=outgoing.sha256,
                      to=list(outgoing.recipients))
-        refresh_due(ws, session, request, clock.local_date(now, ws.settings.tz))
     return SendResult(request.ref, outgoing, dry_run=False)
 
 
@@ -134,10 +135,10 @@ def mark_sent(ws: Workspace, ref: str, on: datetime, channel: str, note: str,
             message.from_addr = ws.settings.organisation.email
         message.status, message.sent_at, message.note = "sent", on, note
         session.add(message)
-        record_event(session, request, "sent", ws.actor, to_state=State.AWAITING,
+        state = settle_state(ws, session, request, clock.local_date(now, ws.settings.tz))
+        record_event(session, request, "sent", ws.actor, to_state=state,
                      message=message, at=now, channel=channel, sent_at=on.isoformat(),
                      note=note, recorded=True)
-        refresh_due(ws, session, request, clock.local_date(now, ws.settings.tz))
         return message
 
 

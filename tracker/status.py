@@ -116,7 +116,7 @@ def row_from_wait(ws: Workspace, request: RequestFacts, messages: Sequence[Messa
         resolution=request.resolution,
         delivery_failed=request.delivery_failed,
         suspicious_replies=sum(1 for m in messages if m.authenticity == "suspicious"
-                               and m.direction == "in" and m.triage != "linked"),
+                               and m.direction == "in" and m.triage == "pending"),
         explanation=wait.explanation,
     )
 

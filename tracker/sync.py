@@ -5,6 +5,13 @@ screen their headers in batches, fetch full bytes only for what concerns a reque
 those together with the advanced checkpoint, one transaction per few batches. A crash anywhere
 loses at most the uncommitted batches, which the next run reads again; nothing is stored twice
 (unique source key and SHA-256), nothing is missed.
+
+Knowledge grows while a batch is read: an acknowledgement teaches the platform's ticket number,
+and the answer a few messages later may carry only that. So when a stored message teaches
+something, the headers after it that the pre-screen set aside are screened again with the new
+knowledge before anything after it is stored, and the checkpoint never passes a message that
+was screened with less than the messages before it taught. The Sent folder goes first: a reply
+to a letter staff sent from their own mail client is known as such when the inbox is read.
 """
 
 from __future__ import annotations
@@ -17,12 +24,20 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
+from tracker.authenticity import Trust
 from tracker.classify import extract_ticket
 from tracker.db import transaction
-from tracker.inbound import Counts, Incoming, Source, build_index, store_messages
-from tracker.mailbox import FolderInfo, Mailbox, imap_credentials
-from tracker.matching import MatchIndex, is_own_letter, match_message
-from tracker.models import FolderState, Message, utcnow
+from tracker.inbound import (
+    Counts,
+    Incoming,
+    Source,
+    build_index,
+    mailbox_trust,
+    store_messages,
+)
+from tracker.mailbox import FetchedMessage, FolderInfo, Mailbox, imap_credentials
+from tracker.matching import Fact, MatchIndex, is_own_letter, match_message
+from tracker.models import FolderState, utcnow
 from tracker.parsing import ScreenFields, parse_headers, screen_fields
 from tracker.workspace import Workspace
 
@@ -59,10 +74,29 @@ class Screen:
         self.tag_prefix = (local.split("+", 1)[0] + "+").encode() if local else b""
         self.domains = _any_of({*index.platform_domains, *index.open_by_domain})
         self.own = tuple(a.encode() for a in index.own_addresses)
-        # Each of our Message-IDs contains its domain: mail that names none of them in
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Take in what the index learned since (new letters and thread Message-IDs)."""
+        # Each known Message-ID contains its domain: mail that names none of them in
         # In-Reply-To or References needs no exact look at those fields.
         self.letter_domains = _any_of(
-            {key.strip().strip("<>").rpartition("@")[2] for key in index.letters})
+            {key.strip().strip("<>").rpartition("@")[2]
+             for key in (*self.index.letters, *self.index.threads)})
+
+    @staticmethod
+    def mentions(header: bytes, facts: Sequence[Fact]) -> bool:
+        """Could *header* contain one of *facts*? (A cheap check before a full screen.)"""
+        low = header.lower()
+        for fact in facts:
+            value = fact.value.lower()
+            if fact.kind == "ticket":
+                needles = re.findall(r"\d{3,}", value) or [value]
+            else:
+                needles = [value.strip().strip("<>")]
+            if any(needle.encode("utf-8", "replace") in low for needle in needles):
+                return True
+        return False
 
     def __call__(self, header: bytes, *, sent_folder: bool = False) -> bool:
         return (self.may_concern(header, sent_folder=sent_folder)
@@ -80,10 +114,11 @@ class Screen:
             return self._bracket(fields) and any(own in sender for own in self.own)
         if fields.report or b"mailer-daemon" in sender or b"postmaster" in sender:
             return True  # possibly a bounce
-        if fields.ids and index.letters and (
+        if fields.ids and (index.letters or index.threads) and (
                 self.letter_domains is not None
                 and self.letter_domains.search(b"".join(b"".join(fields.ids).split()))) and \
-                any(i.strip() in index.letters for i in fields.message_ids()):
+                any(i.strip() in index.letters or i.strip() in index.threads
+                    for i in fields.message_ids()):
             return True
         if self.tag_prefix and (self.tag_prefix in fields.recipients
                                 or b"(" in fields.recipients):
@@ -155,7 +190,8 @@ def sync_folder(ws: Workspace, mailbox: Mailbox, folder: str, counts: Counts, *,
         return info
     with transaction(ws.engine) as session:
         index = build_index(ws, session)
-    screen = Screen(index)
+    reader = _ChunkReader(ws, mailbox, Screen(index), mailbox_trust(ws), counts,
+                          Source(account, folder, info.uidvalidity), sent_folder, now)
     done = 0
     with contextlib.ExitStack() as open_transaction:
         writing: Session | None = None
@@ -164,29 +200,18 @@ def sync_folder(ws: Workspace, mailbox: Mailbox, folder: str, counts: Counts, *,
             if writing is None:
                 writing = open_transaction.enter_context(transaction(ws.engine))
             counts.screened += len(headers)
-            wanted = [uid for uid, header in headers if screen(header, sent_folder=sent_folder)]
-            fetched = {m.uid: m for m in mailbox.fetch_messages(wanted)} if wanted else {}
-            missing = set(wanted) - set(fetched)
+            covered, missing = reader.store(writing, chunk, headers)
+            if covered:
+                state = _advance(writing, state, account, folder, info.uidvalidity,
+                                 max(covered), now())
+            done += len(covered)
+            uncommitted += len(covered)
+            if progress:
+                progress(folder, done, len(uids))
             if missing:
                 # Never advance past a message we wanted but could not read: stop here, retry
                 # later.
                 counts.skipped.extend(f"{folder}:{uid}" for uid in sorted(missing))
-                chunk = [uid for uid in chunk if uid < min(missing)]
-            batch = [Incoming(fetched[uid].raw, Source(account, folder, info.uidvalidity, uid),
-                              fetched[uid].internaldate, own=sent_folder)
-                     for uid in chunk if uid in fetched]
-            stored = store_messages(ws, writing, batch, index, counts, now=now())
-            if chunk:
-                state = _advance(writing, state, account, folder, info.uidvalidity,
-                                 max(chunk), now())
-            if any(_teaches(message, index) for message in stored if message is not None):
-                index = build_index(ws, writing)
-                screen = Screen(index)
-            done += len(chunk)
-            uncommitted += len(chunk)
-            if progress:
-                progress(folder, done, len(uids))
-            if missing:
                 break
             if uncommitted >= COMMIT_EVERY:
                 open_transaction.close()  # commit the checkpoint with what it covers
@@ -194,9 +219,58 @@ def sync_folder(ws: Workspace, mailbox: Mailbox, folder: str, counts: Counts, *,
     return info
 
 
-def _teaches(message: Message, index: MatchIndex) -> bool:
-    """Does *message* give later mail something to match: a letter of ours, a new ticket?"""
-    return message.direction == "out" or message.ticket not in ("", *index.tickets)
+class _ChunkReader:
+    """Screens, fetches and stores one chunk of a folder, in UID order, learning as it goes."""
+
+    def __init__(self, ws: Workspace, mailbox: Mailbox, screen: Screen, trust: Trust,
+                 counts: Counts, folder: Source, sent_folder: bool,
+                 now: Callable[[], datetime]) -> None:
+        self.ws, self.mailbox, self.screen, self.trust = ws, mailbox, screen, trust
+        self.counts, self.folder, self.sent_folder, self.now = counts, folder, sent_folder, now
+
+    def store(self, session: Session, chunk: Sequence[int],
+              headers: Sequence[tuple[int, bytes]]) -> tuple[list[int], set[int]]:
+        """Store what concerns a request among *chunk*; return the UIDs it covers (all of the
+        chunk, or those before the first message that could not be fetched) and those lost."""
+        sent = self.sent_folder
+        set_aside: dict[int, bytes] = {}
+        wanted = []
+        for uid, header in headers:
+            if self.screen(header, sent_folder=sent):
+                wanted.append(uid)
+            else:
+                set_aside[uid] = header
+        fetched, missing = self._fetch(wanted)
+        order = [uid for uid in chunk if not missing or uid < min(missing)]
+        pos = 0
+        while pos < len(order):
+            todo = [uid for uid in order[pos:] if uid in fetched]
+            batch = [Incoming(fetched[uid].raw, self._source(uid), fetched[uid].internaldate,
+                              own=sent) for uid in todo]
+            stored = store_messages(self.ws, session, batch, self.screen.index, self.counts,
+                                    now=self.now(), trust=self.trust, stop_when_learned=True)
+            if not stored.learned:
+                break
+            # What the last message taught may make one set aside after it relevant: look
+            # again before storing anything after it.
+            self.screen.refresh()
+            pos = order.index(todo[stored.consumed - 1]) + 1
+            again = [uid for uid in order[pos:] if uid in set_aside
+                     and self.screen.mentions(set_aside[uid], stored.learned)
+                     and self.screen(set_aside.pop(uid), sent_folder=sent)]
+            more, lost = self._fetch(again)
+            fetched.update(more)
+            if lost:
+                missing |= lost
+                order = [uid for uid in order if uid < min(lost)]
+        return order, missing
+
+    def _source(self, uid: int) -> Source:
+        return Source(self.folder.account, self.folder.folder, self.folder.uidvalidity, uid)
+
+    def _fetch(self, uids: Sequence[int]) -> tuple[dict[int, FetchedMessage], set[int]]:
+        got = {m.uid: m for m in self.mailbox.fetch_messages(uids)} if uids else {}
+        return got, set(uids) - set(got)
 
 
 def _advance(session: Session, state: FolderState | None, account: str, folder: str,
@@ -209,23 +283,28 @@ def _advance(session: Session, state: FolderState | None, account: str, folder: 
 
 
 def sync_all(ws: Workspace, *, progress: Progress | None = None,
-             folders: Sequence[str] | None = None, mailbox: Mailbox | None = None) -> Counts:
-    """One pass over every configured folder (and the sent folder), in one IMAP session."""
+             folders: Sequence[str] | None = None, mailbox: Mailbox | None = None,
+             now: Callable[[], datetime] = utcnow) -> Counts:
+    """One pass over the sent folder and every configured folder, in one IMAP session.
+
+    *now* gives the time events are recorded at (the CLI honours ``TRACKER_TODAY``).
+    """
     counts = Counts()
     imap = ws.settings.imap
     wanted = list(folders or imap.folders)
     if mailbox is not None:
-        _sync_each(ws, mailbox, wanted, counts, progress)
+        _sync_each(ws, mailbox, wanted, counts, progress, now)
         return counts
     with Mailbox(imap, imap_credentials(imap)) as opened:
-        _sync_each(ws, opened, wanted, counts, progress)
+        _sync_each(ws, opened, wanted, counts, progress, now)
     return counts
 
 
 def _sync_each(ws: Workspace, mailbox: Mailbox, folders: Sequence[str], counts: Counts,
-               progress: Progress | None) -> None:
-    for folder in folders:
-        sync_folder(ws, mailbox, folder, counts, progress=progress)
+               progress: Progress | None, now: Callable[[], datetime]) -> None:
     sent = ws.settings.imap.sent_folder
-    if sent:
-        sync_folder(ws, mailbox, sent, counts, sent_folder=True, progress=progress)
+    if sent:  # first: replies to letters found there are then known as such
+        sync_folder(ws, mailbox, sent, counts, sent_folder=True, progress=progress, now=now)
+    for folder in folders:
+        if folder != sent:
+            sync_folder(ws, mailbox, folder, counts, progress=progress, now=now)

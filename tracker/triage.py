@@ -9,12 +9,16 @@ from sqlmodel import Session, col, select
 
 from tracker import clock
 from tracker.db import transaction
-from tracker.errors import NotFoundError, StateError
+from tracker.errors import InputError, NotFoundError, StateError
 from tracker.events import record_event, record_message_event
 from tracker.inbound import apply_message
-from tracker.models import Message, Request
+from tracker.models import ApprovedDomain, Message, Request
 from tracker.records import get_request, settle_state
 from tracker.workspace import Workspace
+
+# What a person may say a message is when linking it (`tracker link --as`).
+LINK_KINDS = {"answer": "reply", "acknowledgement": "auto_reply", "extension": "extension",
+              "information-request": "information_request", "bounce": "bounce"}
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,7 @@ class InboxItem:
     authenticity: str
     match_rule: str
     ref: str | None
+    hold: str
     why: list[str]
 
 
@@ -41,7 +46,7 @@ def inbox_items(session: Session) -> list[InboxItem]:
     return [InboxItem(
         id=m.id or 0, received_at=m.sent_at.isoformat() if m.sent_at else None,
         sender=m.from_addr, subject=m.subject, kind=m.kind, authenticity=m.authenticity,
-        match_rule=m.match_rule, ref=ref, why=list(m.reasons),
+        match_rule=m.match_rule, ref=ref, hold=m.hold, why=list(m.reasons),
     ) for m, ref in rows]
 
 
@@ -52,19 +57,50 @@ def _inbound(session: Session, message_id: int) -> Message:
     return message
 
 
-def link_message(ws: Workspace, message_id: int, ref: str, now: datetime) -> Message:
-    """A person confirms which request a message belongs to; it then counts like any match."""
+def link_message(ws: Workspace, message_id: int, ref: str, now: datetime, *,
+                 kind: str | None = None, approve_domain: bool = False) -> Message:
+    """A person confirms which request a message belongs to; it then counts like any match.
+
+    *kind* (a key of LINK_KINDS) corrects what kind of message it is. *approve_domain*: the
+    sender's domain may answer for the request's platform from now on (recorded as an event).
+    """
+    if kind is not None and kind not in LINK_KINDS:
+        raise InputError(f"--as {kind!r}: use one of {', '.join(LINK_KINDS)}")
     with transaction(ws.engine) as session:
         message = _inbound(session, message_id)
         request = get_request(session, ref)
         if message.triage == "linked" and message.request_id == request.id:
             raise StateError(f"message {message_id} is already linked to {request.ref}")
-        previous = message.request_id
+        previous, before = message.request_id, message.kind
         message.request_id, message.triage, message.match_rule = request.id, "linked", "manual"
+        message.admission, message.hold = "staff-confirmed", ""
+        if kind is not None:
+            message.kind = LINK_KINDS[kind]
         record_message_event(session, message, "linked", ws.actor, at=now, ref=request.ref,
-                             previous_request_id=previous)
+                             previous_request_id=previous, message_kind=message.kind,
+                             kind_before=before)
+        if approve_domain:
+            _approve(ws, session, request, message, now)
         apply_message(ws, session, request, message, None, now, actor=ws.actor)
         return message
+
+
+def _approve(ws: Workspace, session: Session, request: Request, message: Message,
+             now: datetime) -> None:
+    """Let the sender's domain answer for the request's platform (exactly that domain)."""
+    domain = message.from_addr.rpartition("@")[2].strip().lower().rstrip(".")
+    if not domain or "." not in domain:
+        raise InputError(f"message {message.id} has no sender domain to approve")
+    slug = request.platform_slug
+    exists = session.exec(select(ApprovedDomain).where(
+        ApprovedDomain.platform_slug == slug, ApprovedDomain.domain == domain)).first()
+    if exists is not None:
+        return
+    session.add(ApprovedDomain(platform_slug=slug, domain=domain, approved_by=ws.actor,
+                               approved_at=now, note=f"approved when linking message "
+                               f"{message.id} to {request.ref}"))
+    record_event(session, request, "domain_approved", ws.actor, message=message, at=now,
+                 platform=slug, domain=domain)
 
 
 def dismiss_message(ws: Workspace, message_id: int, now: datetime, reason: str = "") -> Message:

@@ -25,7 +25,7 @@ from tracker.inbound import Counts, build_index
 from tracker.matching import match_message
 from tracker.parsing import parse_message
 from tracker.sync import sync_all
-from tracker.triage import dismiss_message, inbox_items, link_message
+from tracker.triage import LINK_KINDS, dismiss_message, inbox_items, link_message
 from tracker.watch import watch as run_watch
 from tracker.workspace import Workspace
 
@@ -38,7 +38,7 @@ def _report(counts: Counts, as_json: bool, what: str) -> None:
     click.echo(f"{what}: " + ", ".join(f"{k} {len(v) if isinstance(v, list) else v}"
                                         for k, v in data.items() if v) if any(
         data.values()) else f"{what}: nothing new")
-    if counts.unmatched or counts.probable or counts.suspicious:
+    if counts.unmatched or counts.probable or counts.suspicious or counts.held:
         click.echo("some messages need a person: see `tracker inbox`")
 
 
@@ -74,17 +74,28 @@ class _Bar:
 def sync(ws: Workspace, as_json: bool) -> None:
     """Read new mail once (IMAP, read-only) and match it to requests."""
     with _Bar() as bar:
-        counts = sync_all(ws, progress=bar)
+        counts = sync_all(ws, progress=bar, now=lambda: now_for(ws))
     _report(counts, as_json, "sync")
 
 
 @main.command(name="import")
 @click.argument("path", type=click.Path(exists=True))
+@click.option("--received-by", "received_by", multiple=True, metavar="SERVER",
+              help="The authserv-id of the server these messages came in through (repeat); "
+                   "its Authentication-Results then count. Without it (or --trust-mailbox) "
+                   "no message from a file is verified.")
+@click.option("--trust-mailbox", is_flag=True,
+              help="The files are an export of the organisation's own mailbox: trust them as "
+                   "[imap] trusted_authserv_ids says.")
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @with_workspace
-def import_(ws: Workspace, path: str, as_json: bool) -> None:
+def import_(ws: Workspace, path: str, received_by: tuple[str, ...], trust_mailbox: bool,
+            as_json: bool) -> None:
     """Import past mail from an mbox file, a Maildir or .eml files (idempotent)."""
-    counts = import_path(ws, Path(path))
+    if received_by and trust_mailbox:
+        raise InputError("give --received-by or --trust-mailbox, not both")
+    counts = import_path(ws, Path(path), received_by=received_by, trust_mailbox=trust_mailbox,
+                         now=lambda: now_for(ws))
     _report(counts, as_json, "import")
 
 
@@ -141,11 +152,19 @@ def inbox(ws: Workspace, as_json: bool) -> None:
 @main.command()
 @click.argument("message", type=int)
 @click.argument("ref")
+@click.option("--as", "kind", type=click.Choice(list(LINK_KINDS)), default=None,
+              help="What the message is, if tracker read it wrong.")
+@click.option("--approve-domain", is_flag=True,
+              help="The sender's domain really answers for this platform: mail from it counts "
+                   "from now on (recorded in the event log).")
 @with_workspace
-def link(ws: Workspace, message: int, ref: str) -> None:
-    """Confirm that inbox MESSAGE belongs to request REF."""
-    linked = link_message(ws, message, ref, now_for(ws))
-    click.echo(f"linked message {linked.id} to {ref.upper()}")
+def link(ws: Workspace, message: int, ref: str, kind: str | None, approve_domain: bool) -> None:
+    """Confirm that inbox MESSAGE belongs to request REF (and counts for it)."""
+    linked = link_message(ws, message, ref, now_for(ws), kind=kind,
+                          approve_domain=approve_domain)
+    approved = f"; {linked.from_addr.rpartition('@')[2]} approved for it" if approve_domain \
+        else ""
+    click.echo(f"linked message {linked.id} to {ref.upper()} as {linked.kind}{approved}")
 
 
 @main.command()

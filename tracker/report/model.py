@@ -104,7 +104,8 @@ def _triage_items(ws: Workspace, session: Session) -> list[InboxItem]:
     query = (
         sa.select(col(Message.id), utc_column(Message.sent_at), col(Message.from_addr),
                   col(Message.subject), col(Message.kind), col(Message.authenticity),
-                  col(Message.match_rule), col(Request.ref), col(Message.reasons))
+                  col(Message.match_rule), col(Request.ref), col(Message.hold),
+                  col(Message.reasons))
         .select_from(Message)
         .outerjoin(Request, col(Message.request_id) == col(Request.id))
         .where(col(Message.triage) == "pending")
@@ -115,8 +116,8 @@ def _triage_items(ws: Workspace, session: Session) -> list[InboxItem]:
                       received_at=at.astimezone(tz).isoformat(timespec="minutes")
                       if (at := as_utc(when)) else None,
                       subject=subject, kind=kind, authenticity=authenticity,
-                      match_rule=match_rule, ref=ref, why=list(reasons or []))
-            for id_, when, sender, subject, kind, authenticity, match_rule, ref, reasons
+                      match_rule=match_rule, ref=ref, hold=hold, why=list(reasons or []))
+            for id_, when, sender, subject, kind, authenticity, match_rule, ref, hold, reasons
             in session.connection().execute(query).all()]
 
 
