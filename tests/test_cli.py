@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import email.message
 import hashlib
 import os
 import re
@@ -405,3 +406,139 @@ def test_connection_lost_during_data_keeps_the_letter_uncertain(cli: Cli) -> Non
     messages = [i for i in shown["timeline"] if i["type"] == "message"]
     assert [m["status"] for m in messages] == ["sent"]
     assert "send_uncertain" in [i["kind"] for i in shown["timeline"] if i["type"] == "event"]
+
+
+TRUSTED = {"TRACKER_IMAP_TRUSTED_AUTHSERV_IDS": "mx.hrgroup.example"}
+
+
+def acknowledgement(subject: str, in_reply_to: str, *, dmarc: str, day: int) -> bytes:
+    """Zoom's automatic acknowledgement of our letter, as our mail server delivered it."""
+    msg = email.message.EmailMessage()
+    msg["Authentication-Results"] = (f"mx.hrgroup.example; dkim={dmarc} header.d=zoom.us; "
+                                     f"dmarc={dmarc} header.from=zoom.us")
+    msg["From"] = "support@zoom.us"
+    msg["To"] = "inquiries@hrgroup.example"
+    msg["Subject"] = subject
+    msg["Date"] = f"Wed, {day} Jun 2020 10:00:00 +0200"
+    msg["Message-ID"] = f"<ack-{day}-{dmarc}@zoom.us>"
+    msg["In-Reply-To"] = msg["References"] = in_reply_to
+    msg["Auto-Submitted"] = "auto-replied"
+    msg.set_content("Thank you for contacting Zoom. We will get back to you.")
+    return msg.as_bytes(policy=policy.SMTP)
+
+
+def letter_id(cli: Cli, ref: str) -> str:
+    raw = cli.run("letter", ref, "--format", "eml").stdout_bytes
+    return str(email.message_from_bytes(raw, policy=policy.default)["Message-ID"])
+
+
+def test_follow_up_quotes_the_ticket_learned_from_a_genuine_reply(cli: Cli,
+                                                                  tmp_path: Path) -> None:
+    genuine, forged = new_request(cli), new_request(cli)
+    for ref in (genuine, forged):
+        cli.run("mark-sent", ref, "--on", "2020-06-08", "--channel", "email", env=DAY0)
+    (tmp_path / "ack.eml").write_bytes(acknowledgement(
+        "Your request #448812 has been received", letter_id(cli, genuine), dmarc="pass", day=10))
+    (tmp_path / "forged.eml").write_bytes(acknowledgement(
+        "Your request #666 has been received", letter_id(cli, forged), dmarc="fail", day=10))
+    env = {**TRUSTED, "TRACKER_TODAY": "2020-06-10"}
+    for name in ("ack.eml", "forged.eml"):
+        assert cli.json("import", str(tmp_path / name), env=env)["matched"] == 1
+    late = {"TRACKER_TODAY": "2020-07-20"}
+    for ref in (genuine, forged):
+        cli.run("follow-up", ref, env=late)  # no --var ticket=...
+    text = cli.run("letter", genuine, env=late).stdout
+    assert "(your reference Request #448812)" in text.splitlines()[0]  # the subject
+    assert "you registered our letter under your reference Request #448812" in text
+    # A ticket only a forged-looking reply gave never puts words in our letter.
+    assert "666" not in cli.run("letter", forged, env=late).stdout
+    # What staff give wins.
+    cli.run("draft", "redraft", genuine, "--var", "ticket=Case 77", env=late)
+    assert "your reference Case 77" in cli.run("letter", genuine, env=late).stdout
+
+
+def test_letter_in_another_language_is_a_preview_that_changes_nothing(cli: Cli) -> None:
+    ref = new_request(cli)
+    before = cli.json("request", "show", ref, env=DAY0)
+    result = cli.run("letter", ref, "--language", "zh-Hans", env=DAY0)
+    assert "敬启者" in result.stdout and result.stderr == ""
+    assert "Dear Sir or Madam" in cli.run("letter", ref, env=DAY0).stdout
+    assert cli.json("request", "show", ref, env=DAY0) == before
+    eml = cli.run("letter", ref, "--format", "eml", "--language", "zh-Hans", env=DAY0)
+    subject = email.message_from_bytes(eml.stdout_bytes, policy=policy.default)["Subject"]
+    assert "账户" in subject
+
+    # A sent letter stays as sent: the preview is of its template, and stderr says so.
+    cli.run("mark-sent", ref, "--on", "2020-06-08", "--channel", "email", env=DAY0)
+    stored = cli.run("letter", ref, "--format", "eml", env=DAY0).stdout_bytes
+    result = cli.run("letter", ref, "--language", "zh-Hans", env=DAY0)
+    assert "敬启者" in result.stdout
+    assert "stays as sent" in result.stderr and result.stderr.count("\n") == 1
+    assert cli.run("letter", ref, "--format", "eml", env=DAY0).stdout_bytes == stored
+    events = [i["kind"] for i in cli.json("request", "show", ref)["timeline"]
+              if i["type"] == "event"]
+    assert events == ["created", "sent"]
+
+    # A template without that language: one clear line naming the ones it has.
+    (cli.workspace / "templates" / "ours.en.j2").write_text(
+        '{#---\ntitle = "Ours"\nsubject = "Ours"\n---#}\nDear {{ platform.name }}.\n',
+        encoding="utf-8")
+    own = str(cli.json("request", "new", "--platform", "zoom", "--template", "ours",
+                       env=DAY0)["ref"])
+    result = cli.run("letter", own, "--language", "zh-Hans", ok=False, env=DAY0)
+    assert result.exit_code == 3 and result.stderr.count("\n") == 1
+    assert "has no 'zh-Hans' version (available: en)" in result.stderr
+
+
+def state_cell(table: str, ref: str) -> str:
+    """The state column of *ref*'s row in `tracker status`, its wrapped lines joined."""
+    cells: list[str] = []
+    for line in table.splitlines():
+        parts = [p.strip() for p in line.split("│")]
+        if len(parts) < 3:
+            continue
+        if parts[1] == ref or (cells and not parts[1]):
+            cells.append(parts[-2])
+        elif cells:
+            break
+    return " ".join(cells)
+
+
+def test_status_shows_a_pending_draft_and_keeps_the_acknowledgement_in_view(cli: Cli) -> None:
+    ref = new_request(cli)
+    cli.run("mark-sent", ref, "--on", "2020-06-08", "--channel", "email", env=DAY0)
+    cli.run("record-reply", ref, "--on", "2020-06-10", "--kind", "acknowledgement",
+            env={"TRACKER_TODAY": "2020-06-10"})
+    late = {"TRACKER_TODAY": "2020-07-20"}
+    row = status_of(cli, ref, "2020-07-20")
+    assert (row["pending_draft"], row["acknowledged_on"]) == (None, "2020-06-10")
+    cli.run("follow-up", ref, env=late)
+    row = status_of(cli, ref, "2020-07-20")
+    assert (row["pending_draft"], row["acknowledged_on"]) == ("follow-up", "2020-06-10")
+    state = state_cell(cli.run("status", env=late).stdout, ref)
+    assert state.startswith("acknowledged 2020-06-10, draft: follow-up, OVERDUE"), state
+    cli.run("mark-sent", ref, "--on", "2020-07-20", "--channel", "email", env=late)
+    row = status_of(cli, ref, "2020-07-21")
+    assert (row["pending_draft"], row["acknowledged_on"]) == (None, "2020-06-10")
+    state = state_cell(cli.run("status", env={"TRACKER_TODAY": "2020-07-21"}).stdout, ref)
+    assert state.startswith("acknowledged 2020-06-10, OVERDUE"), state
+    # An answer ends the acknowledged wait.
+    cli.run("record-reply", ref, "--on", "2020-07-22", env={"TRACKER_TODAY": "2020-07-22"})
+    row = status_of(cli, ref, "2020-07-22")
+    assert (row["state"], row["acknowledged_on"]) == ("answered", None)
+
+
+@pytest.mark.xfail(strict=True, reason="LEAD: the stored state after a follow-up is sent on an "
+                   "acknowledged request is being fixed separately (mark-sent/send store "
+                   "'awaiting'); remove this marker with that fix")
+def test_stored_state_stays_acknowledged_after_a_follow_up(cli: Cli) -> None:
+    ref = new_request(cli)
+    cli.run("mark-sent", ref, "--on", "2020-06-08", "--channel", "email", env=DAY0)
+    cli.run("record-reply", ref, "--on", "2020-06-10", "--kind", "acknowledgement",
+            env={"TRACKER_TODAY": "2020-06-10"})
+    late = {"TRACKER_TODAY": "2020-07-20"}
+    cli.run("follow-up", ref, env=late)
+    cli.run("mark-sent", ref, "--on", "2020-07-20", "--channel", "email", env=late)
+    row = status_of(cli, ref, "2020-07-21")
+    assert row["acknowledged_on"] == "2020-06-10"
+    assert row["state"] == "acknowledged"  # the state assertion the lead's fix enables

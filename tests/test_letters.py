@@ -596,3 +596,77 @@ def test_longdate_filter_follows_the_template_language(tmp_path, language, expec
     template = load_templates([tmp_path])[("d", language)]
     letter = render_letter(template, {"account": "x"}, make_context(letter_date=date(2020, 6, 8)))
     assert letter.text == f"x {expected}\n"
+
+
+@pytest.mark.parametrize(
+    ("days", "language", "expected"),
+    [
+        ([], "en", ""),
+        ([date(2020, 7, 20)], "en", "20 July 2020"),
+        ([date(2020, 7, 20), date(2020, 8, 3)], "en", "20 July 2020 and 3 August 2020"),
+        ([date(2020, 7, 1), date(2020, 7, 15), date(2020, 8, 3)], "en",
+         "1 July 2020, 15 July 2020 and 3 August 2020"),
+        ([date(2020, 7, 20), date(2020, 8, 3)], "zh-Hans", "2020年7月20日、2020年8月3日"),
+    ],
+)
+def test_longdates(days, language, expected):
+    from tracker.letters import longdates
+
+    assert longdates(days, language) == expected
+
+
+FILL = dict(letter_date=date(2020, 9, 1), final_notice_days=14, ticket="Request #4411",
+            authority="the Irish Data Protection Commission", reminders_on=[date(2020, 7, 20)])
+
+
+@pytest.mark.parametrize(
+    ("template_id", "language", "given", "fill", "expected"),
+    [
+        ("final-notice", "en", {}, {}, {
+            "ticket": "Request #4411", "final_deadline": "15 September 2020",
+            "authority": "the Irish Data Protection Commission",
+            "reminder_dates": "20 July 2020"}),
+        ("final-notice", "zh-Hans", {}, {"authority": "爱尔兰数据保护委员会"}, {
+            "ticket": "Request #4411", "final_deadline": "2020年9月15日",
+            "authority": "爱尔兰数据保护委员会", "reminder_dates": "2020年7月20日"}),
+        # what staff gave wins; a blank given value counts as not given
+        ("final-notice", "en", {"final_deadline": "30 September 2020", "ticket": " "}, {}, {
+            "ticket": "Request #4411", "authority": "the Irish Data Protection Commission",
+            "reminder_dates": "20 July 2020"}),
+        # what tracker does not know is left out: the letter's own words apply
+        ("final-notice", "en", {}, {"ticket": "", "authority": "", "reminders_on": []},
+         {"final_deadline": "15 September 2020"}),
+        ("final-notice", "en", {}, {"final_notice_days": 30},
+         {"ticket": "Request #4411", "final_deadline": "1 October 2020",
+          "authority": "the Irish Data Protection Commission",
+          "reminder_dates": "20 July 2020"}),
+        # only the names a template declares, and only in follow-up letters
+        ("follow-up", "en", {}, {}, {"ticket": "Request #4411"}),
+        ("account-suspension", "en", {}, {}, {}),
+    ],
+)
+def test_filled_variables(builtins, template_id, language, given, fill, expected):
+    from tracker.compose import filled_variables
+
+    template = builtins[(template_id, language)]
+    assert filled_variables(template, given, **{**FILL, **fill}) == expected
+
+
+def test_a_ticket_from_mail_nobody_confirmed_never_goes_into_a_letter():
+    from tracker.compose import platform_ticket
+    from tracker.models import Message, Request
+
+    def inbound(ticket: str, triage: str) -> Message:
+        return Message(direction="in", status="received", kind="auto_reply", ticket=ticket,
+                       triage=triage)
+
+    request = Request(ref="HC-2020-0001", case_id=1, platform_slug="zoom", template="x",
+                      language="en", deadline_rule="30d",
+                      tickets=["Request #666", "Request #4411", "Request #5"])
+    messages = [inbound("Request #666", "pending"), inbound("Request #4411", ""),
+                inbound("Request #5", "linked")]
+    assert platform_ticket(request, messages) == "Request #4411"
+    assert platform_ticket(request, messages[:1]) == ""  # a suspicious reply waiting in triage
+    dismissed = [inbound("Request #4411", "dismissed")]
+    assert platform_ticket(request, dismissed) == ""
+    assert platform_ticket(request, [inbound("Request #5", "linked")]) == "Request #5"

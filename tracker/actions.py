@@ -191,8 +191,10 @@ def draft_follow_up(ws: Workspace, ref: str, template_id: str, variables: dict[s
             )
         messages = request_messages(session, request)
         if pending_letter(messages) is not None:
-            raise StateError(f"{request.ref} already has a letter waiting to be sent; "
-                             "send it with `tracker send` first")
+            raise StateError(f"{request.ref} already has a letter waiting to be sent; send it "
+                             f"with `tracker send {request.ref}`, or change it with `tracker "
+                             f"draft redraft {request.ref}` or `tracker draft discard "
+                             f"{request.ref}`")
         template = get_template(ws.templates, template_id, language or request.language)
         if template.kind != "follow-up":
             raise InputError(f"template {template.id} opens a new request; "

@@ -111,6 +111,7 @@ class ReminderSettings:
     every: str = "14d"  # no follow-up more often than this after the last letter
     escalate_after: str = "60d"  # after this long without an answer: final notice, regulator
     auto_draft: bool = False  # draft due follow-ups daily from `tracker watch` / `run-scheduled`
+    final_notice_days: int = 14  # the final notice's last date: this many days after its date
 
 
 @dataclass(frozen=True)
@@ -296,6 +297,9 @@ def validate_settings(settings: Settings) -> None:
             parse_rule(rule)
         except InputError as exc:
             raise ConfigError(f"{where}: {exc}") from None
+    if not 1 <= settings.reminders.final_notice_days <= 365:
+        raise ConfigError(f"[reminders] final_notice_days {settings.reminders.final_notice_days}"
+                          ": give the days the final notice allows, from 1 to 365 (e.g. 14)")
     if settings.report.language not in ("en", "zh-Hans"):
         raise ConfigError(f"[report] language {settings.report.language!r}: use en or zh-Hans")
     if settings.report.schedule:

@@ -407,6 +407,17 @@ def longdate(value: object, language: str = "en") -> str:
     return f"{value.day} {_MONTHS_EN[value.month - 1]} {value.year}"
 
 
+def longdates(values: Sequence[date], language: str = "en") -> str:
+    """Several dates in words, each with its year: ``20 July 2020 and 3 August 2020`` (en),
+    ``2020年7月20日、2020年8月3日`` (zh-Hans); ``""`` for none."""
+    words = [longdate(value, language) for value in values]
+    if language == "zh-Hans":
+        return "、".join(words)
+    if len(words) <= 2:
+        return " and ".join(words)
+    return ", ".join(words[:-1]) + " and " + words[-1]
+
+
 def _header_safe(value: object) -> object:
     # Every expression printed into the subject goes through here: a value from the context
     # (a case title, an earlier subject) must not smuggle a line break into the header either.

@@ -128,7 +128,7 @@ class Message(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     request_id: int | None = Field(default=None, foreign_key="request.id", index=True)
     direction: str  # "out" | "in"
-    status: str  # out: "draft" | "sending" | "sent"; in: "received"
+    status: str  # out: "draft" | "sending" | "sent" | "discarded"; in: "received"
     kind: str  # out: the template kind ("initial", "follow-up"); in: "reply", "auto_reply", ...
     template: str = ""
     language: str = ""

@@ -8,8 +8,11 @@ one is due only ``every`` after *that* letter. Running it every day from cron is
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 
@@ -17,9 +20,25 @@ from tracker import clock
 from tracker.actions import draft_follow_up
 from tracker.config import ReminderSettings
 from tracker.db import transaction
-from tracker.models import Message, Request, State
+from tracker.drafts import Draft, list_drafts
+from tracker.errors import TrackerError
+from tracker.models import Channel, Message, Request, State
 from tracker.records import pending_letter, request_messages, sent_letters, wait_for
+from tracker.sending import send_request
 from tracker.workspace import Workspace
+
+
+class MessageFacts(Protocol):
+    """What `discarded_follow_ups` reads of a message: full rows and light tuples both fit."""
+
+    @property
+    def direction(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
 
 
 @dataclass(frozen=True)
@@ -34,8 +53,13 @@ class Plan:
 def plan_reminder(*, state: str, overdue: bool, delivery_failed: bool, has_draft: bool,
                   letters_on: list[date], templates_sent: list[str], started_on: date | None,
                   due_on: date | None, as_of: date, settings: ReminderSettings,
-                  authority: str = "", calendar: clock.BusinessCalendar | None = None) -> Plan:
-    """Decide the next step for one request (pure)."""
+                  authority: str = "", calendar: clock.BusinessCalendar | None = None,
+                  discarded_on: Sequence[date] = ()) -> Plan:
+    """Decide the next step for one request (pure).
+
+    *discarded_on*: the days follow-ups were drafted that staff then discarded. Such a draft
+    was the window's reminder: the next one is due ``every`` after it, not the next morning.
+    """
     if state in (State.DRAFT, State.CLOSED, State.ANSWERED) or not letters_on:
         return Plan("none", None, "")
     if delivery_failed:
@@ -50,6 +74,9 @@ def plan_reminder(*, state: str, overdue: bool, delivery_failed: bool, has_draft
     calendar = calendar or clock.BusinessCalendar()
     if clock.apply_rule(max(letters_on), every, calendar) > as_of:
         return Plan("wait", None, f"wait: last letter sent {clock.format_day(max(letters_on))}")
+    if discarded_on and clock.apply_rule(max(discarded_on), every, calendar) > as_of:
+        return Plan("wait", None, "wait: a follow-up drafted "
+                    f"{clock.format_day(max(discarded_on))} was discarded")
     escalate = clock.parse_rule(settings.escalate_after)
     escalated = started_on is not None and clock.apply_rule(started_on, escalate,
                                                             calendar) <= as_of
@@ -66,9 +93,17 @@ def plan_reminder(*, state: str, overdue: bool, delivery_failed: bool, has_draft
 
 @dataclass(frozen=True)
 class Reminder:
+    """What `remind` did for one request: a letter drafted, an approved one sent, or why not."""
+
     ref: str
-    plan: Plan
-    drafted: bool
+    letter: str | None  # the template
+    action: str  # what was due, in words
+    outcome: str  # "drafted", "sent", or what went wrong and what to do
+    exit_code: int = 0  # the exit code of the error, when something failed
+
+    @property
+    def failed(self) -> bool:
+        return self.exit_code != 0
 
 
 def plan_for(ws: Workspace, request: Request, messages: list[Message], as_of: date) -> Plan:
@@ -91,12 +126,29 @@ def plan_for(ws: Workspace, request: Request, messages: list[Message], as_of: da
         templates_sent=[m.template for m in sent], started_on=wait.started_on,
         due_on=wait.due_on, as_of=as_of, settings=ws.settings.reminders, authority=authority,
         calendar=ws.calendar_for(request.platform_slug),
+        discarded_on=discarded_follow_ups(messages, tz, as_of),
     )
 
 
-def run_reminders(ws: Workspace, now: datetime, *, draft: bool = True) -> list[Reminder]:
-    """Draft the follow-ups that are due (each in the request's own language)."""
+def discarded_follow_ups(messages: Sequence[MessageFacts], tz: ZoneInfo,
+                         as_of: date) -> list[date]:
+    """The days (by *as_of*) the discarded follow-ups among *messages* were drafted."""
+    days = [clock.local_date(m.created_at, tz) for m in messages
+            if m.direction == "out" and m.status == "discarded" and m.kind == "follow-up"]
+    return [day for day in days if day <= as_of]
+
+
+def run_reminders(ws: Workspace, now: datetime, *, send: bool = False) -> list[Reminder]:
+    """Draft the follow-ups that are due (each in the request's own language); with *send*,
+    also send by email the follow-ups that staff approved (`tracker draft approve`).
+
+    One request's failure never stops the others: it is reported in its own line. The approved
+    drafts are chosen before anything is drafted, so a letter drafted in this run is never sent
+    by it: every letter that goes out unattended was read by a person first.
+    """
     as_of = clock.local_date(now, ws.settings.tz)
+    approved = [d for d in list_drafts(ws) if d.approved and d.kind == "follow-up"
+                and d.status == "draft" and d.state != State.CLOSED] if send else []
     with transaction(ws.engine) as session:
         requests = list(session.exec(select(Request).where(
             col(Request.state).in_([State.AWAITING, State.ACKNOWLEDGED]))
@@ -107,10 +159,28 @@ def run_reminders(ws: Workspace, now: datetime, *, draft: bool = True) -> list[R
     for ref, plan in plans:
         if plan.template is None:
             continue
-        if draft:
+        try:
             draft_follow_up(ws, ref, plan.template, {}, now)
-        done.append(Reminder(ref, plan, drafted=draft))
+        except TrackerError as exc:
+            done.append(Reminder(ref, plan.template, plan.text, f"not drafted: {exc}",
+                                 exc.exit_code))
+        else:
+            done.append(Reminder(ref, plan.template, plan.text, "drafted"))
+    done.extend(_send_approved(ws, draft, now) for draft in approved)
     return done
+
+
+def _send_approved(ws: Workspace, draft: Draft, now: datetime) -> Reminder:
+    action = "send the approved draft"
+    if draft.channel != Channel.EMAIL:
+        return Reminder(draft.ref, draft.template, action,
+                        f"approved, and it goes by {draft.channel}: submit it there, then "
+                        f"`tracker mark-sent {draft.ref} --on DATE --channel {draft.channel}`")
+    try:
+        send_request(ws, draft.ref, now, approved_only=True)
+    except TrackerError as exc:
+        return Reminder(draft.ref, draft.template, action, f"not sent: {exc}", exc.exit_code)
+    return Reminder(draft.ref, draft.template, action, "sent")
 
 
 def follow_ups_sent(messages: list[Message]) -> int:

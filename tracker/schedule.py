@@ -82,24 +82,34 @@ def finish(ws: Workspace, job: str, period: str, ok: bool, detail: str) -> None:
         session.add(run)
 
 
-def run_job(ws: Workspace, job: str, period: str, work: Callable[[], str]) -> bool:
-    """Run *work* once for *period*; record how it went. True if it ran now."""
+@dataclass(frozen=True)
+class JobRun:
+    """One job run now, and how it went (*detail*: its summary, or why it failed)."""
+
+    job: str
+    period: str
+    ok: bool
+    detail: str
+
+
+def run_job(ws: Workspace, job: str, period: str, work: Callable[[], str]) -> JobRun | None:
+    """Run *work* once for *period* and record how it went; None if it was not due."""
     if not claim(ws, job, period):
-        return False
+        return None
     try:
         detail = work()
     except TrackerError as exc:
         finish(ws, job, period, False, str(exc))
         log.error("%s for %s failed: %s", job, period, exc)
-        return True
+        return JobRun(job, period, False, str(exc))
     finish(ws, job, period, True, detail)
     log.info("%s for %s: %s", job, period, detail)
-    return True
+    return JobRun(job, period, True, detail)
 
 
-def run_due_jobs(ws: Workspace, now: datetime) -> list[str]:
+def run_due_jobs(ws: Workspace, now: datetime) -> list[JobRun]:
     """Run every job whose time has come and that has not run in its period."""
-    ran: list[str] = []
+    runs: list[JobRun | None] = []
     local = now.astimezone(ws.settings.tz)
     report = ws.settings.report
     if report.schedule and report.recipients:
@@ -110,16 +120,21 @@ def run_due_jobs(ws: Workspace, now: datetime) -> list[str]:
             def send_report() -> str:
                 return email_weekly_report(ws, local.date(), now)
 
-            if run_job(ws, "weekly-report", period, send_report):
-                ran.append(f"weekly-report {period}")
+            runs.append(run_job(ws, "weekly-report", period, send_report))
     if ws.settings.reminders.auto_draft:
         from tracker.reminders import run_reminders
 
         def remind() -> str:
-            drafted = run_reminders(ws, now)
-            return f"{len(drafted)} follow-ups drafted: " + ", ".join(r.ref for r in drafted)
+            done = run_reminders(ws, now)
+            drafted = [r.ref for r in done if not r.failed]
+            detail = f"{len(drafted)} follow-ups drafted: " + ", ".join(drafted)
+            failed = [f"{r.ref} {r.letter} {r.outcome}" for r in done if r.failed]
+            if failed:
+                # The job fails, so the next run tries again; what was drafted stays drafted
+                # and is not drafted twice.
+                raise TrackerError(f"{detail}; {len(failed)} failed: " + "; ".join(failed))
+            return detail
 
         day = local.date().isoformat()
-        if run_job(ws, "reminders", day, remind):
-            ran.append(f"reminders {day}")
-    return ran
+        runs.append(run_job(ws, "reminders", day, remind))
+    return [run for run in runs if run is not None]

@@ -10,6 +10,7 @@ from sqlmodel import Session
 from tracker import clock, mailer
 from tracker.compose import compose_email, compose_record
 from tracker.db import transaction
+from tracker.drafts import draft_of
 from tracker.errors import (
     DeliveryUncertain,
     InputError,
@@ -41,8 +42,11 @@ def _pending(session: Session, ref: str) -> tuple[Request, Message]:
 
 
 def send_request(ws: Workspace, ref: str, now: datetime, *, dry_run: bool = False,
-                 retry: bool = False) -> SendResult:
+                 retry: bool = False, approved_only: bool = False) -> SendResult:
     """Send the request's pending letter by SMTP; on any failure nothing is recorded as sent.
+
+    *approved_only*: send it only if staff approved this very draft (`tracker draft approve`)
+    and did not change it since; checked in the transaction that takes it for sending.
 
     Two transactions bracket the SMTP call: the first stores the exact bytes and marks the letter
     "sending"; the second marks it sent (or back to draft on failure). A crash in between leaves
@@ -51,6 +55,12 @@ def send_request(ws: Workspace, ref: str, now: datetime, *, dry_run: bool = Fals
     smtp = ws.settings.smtp
     with transaction(ws.engine) as session:
         request, message = _pending(session, ref)
+        if approved_only:
+            draft = draft_of(session, request)
+            if draft is None or draft.status != "draft" or not draft.approved:
+                raise StateError(f"the draft of {request.ref} is not approved; review it with "
+                                 f"`tracker letter {request.ref}`, then `tracker draft approve "
+                                 f"{request.ref}`")
         if message.channel != Channel.EMAIL:
             raise StateError(
                 f"{request.ref} goes by {message.channel} to {message.to_addrs or '(no address)'}"

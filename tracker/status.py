@@ -8,8 +8,8 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
-from typing import Any, NamedTuple
+from datetime import date, datetime
+from typing import Any, NamedTuple, Protocol
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -17,14 +17,34 @@ from sqlmodel import Session, col, select
 from tracker import clock
 from tracker.models import Event, Message, Request, State
 from tracker.records import (
-    FactsRow,
     MessageFacts,
     RequestFacts,
     as_utc,
+    counts_for_clock,
     utc_column,
     wait_for,
 )
 from tracker.workspace import Workspace
+
+
+class LetterFacts(MessageFacts, Protocol):
+    """What a status row reads of a message: the clock's facts and the letter's template."""
+
+    @property
+    def template(self) -> str: ...
+
+
+class LetterRow(NamedTuple):
+    """A message's columns for a status row, as a light row (fits `LetterFacts`)."""
+
+    direction: str
+    status: str
+    kind: str
+    sent_at: datetime | None
+    subject: str
+    triage: str
+    authenticity: str
+    template: str
 
 
 class RequestColumns(NamedTuple):
@@ -68,6 +88,8 @@ class StatusRow:
     delivery_failed: bool
     suspicious_replies: int
     explanation: str
+    pending_draft: str | None  # the template of the letter waiting to be sent, if any
+    acknowledged_on: str | None  # the day the platform acknowledged the unanswered letter
 
     def to_dict(self) -> dict[str, Any]:
         # Every field is a plain value: a shallow copy is asdict() without its deep copying.
@@ -78,20 +100,37 @@ def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
 
 
-def build_row(ws: Workspace, request: RequestFacts, messages: Sequence[MessageFacts],
+def build_row(ws: Workspace, request: RequestFacts, messages: Sequence[LetterFacts],
               as_of: date) -> StatusRow:
     """The status of one request as of *as_of*."""
     return row_from_wait(ws, request, messages, wait_for(ws, request, messages, as_of))
 
 
-def row_from_wait(ws: Workspace, request: RequestFacts, messages: Sequence[MessageFacts],
+def acknowledged_on(ws: Workspace, messages: Sequence[MessageFacts],
+                    wait: clock.Wait) -> date | None:
+    """The first day the platform acknowledged the letter it has not answered yet, if it did.
+
+    The same acknowledgements as make a request "acknowledged" (`records.derived_state`):
+    ones that count, from the day the current wait began; a follow-up does not undo them.
+    """
+    if wait.answered or wait.started_on is None:
+        return None
+    days = [clock.local_date(m.sent_at, ws.settings.tz) for m in messages
+            if m.direction == "in" and m.kind == "auto_reply" and m.sent_at is not None
+            and counts_for_clock(m)]
+    return min((day for day in days if day >= wait.started_on), default=None)
+
+
+def row_from_wait(ws: Workspace, request: RequestFacts, messages: Sequence[LetterFacts],
                   wait: clock.Wait) -> StatusRow:
     """The status row of a request whose clock *wait* is already computed."""
-    subject = ""
+    subject: str | None = None  # the first letter's, as sent
+    pending = None
     for m in messages:
-        if m.direction == "out" and m.status == "sent":
+        if m.direction == "out" and m.status == "sent" and subject is None:
             subject = m.subject
-            break
+        elif m.direction == "out" and m.status in ("draft", "sending") and pending is None:
+            pending = m.template or m.kind
     if not subject:
         template = ws.templates.get((request.template, request.language))
         subject = template.title if template else request.template
@@ -118,6 +157,8 @@ def row_from_wait(ws: Workspace, request: RequestFacts, messages: Sequence[Messa
         suspicious_replies=sum(1 for m in messages if m.authenticity == "suspicious"
                                and m.direction == "in" and m.triage == "pending"),
         explanation=wait.explanation,
+        pending_draft=pending,
+        acknowledged_on=None if closed else _iso(acknowledged_on(ws, messages, wait)),
     )
 
 
@@ -191,16 +232,18 @@ def status_rows(ws: Workspace, session: Session, as_of: date, *, platform: str |
     with paused_gc():
         query = select_requests(platform=platform, include_closed=include_closed)
         requests = load_requests(session, query)
-        by_request: dict[int, list[FactsRow]] = defaultdict(list)
+        by_request: dict[int, list[LetterRow]] = defaultdict(list)
         if requests:
-            # Only the columns and messages a row needs, never the raw bytes: letters, answers
-            # and suspicious mail (acknowledgements and bounces do not move the clock).
+            # Only the columns and messages a row needs, never the raw bytes: letters, answers,
+            # acknowledgements and suspicious mail (bounces and the like show in no row).
             query_messages = (
                 sa.select(col(Message.request_id), col(Message.direction),
                           col(Message.status), col(Message.kind), utc_column(Message.sent_at),
-                          col(Message.subject), col(Message.triage), col(Message.authenticity))
+                          col(Message.subject), col(Message.triage), col(Message.authenticity),
+                          col(Message.template))
                 .where(col(Message.request_id).is_not(None))
-                .where(sa.or_(col(Message.direction) == "out", col(Message.kind) == "reply",
+                .where(sa.or_(col(Message.direction) == "out",
+                              col(Message.kind).in_(["reply", "auto_reply"]),
                               col(Message.authenticity) == "suspicious"))
                 .order_by(col(Message.id))
             )
@@ -209,10 +252,11 @@ def status_rows(ws: Workspace, session: Session, as_of: date, *, platform: str |
                     col(Message.request_id).in_(query.with_only_columns(col(Request.id))
                                                 .order_by(None))
                 )
-            for request_id, direction, status, kind, sent_at, subject, triage, authenticity \
-                    in driver_rows(session, query_messages):
-                by_request[request_id].append(FactsRow(direction, status, kind, as_utc(sent_at),
-                                                     subject, triage, authenticity))
+            for request_id, direction, status, kind, sent_at, subject, triage, authenticity, \
+                    template in driver_rows(session, query_messages):
+                by_request[request_id].append(LetterRow(direction, status, kind,
+                                                        as_utc(sent_at), subject, triage,
+                                                        authenticity, template))
         rows = [build_row(ws, r, by_request[r.id], as_of) for r in requests]
         if overdue_only:
             rows = [r for r in rows if r.overdue]

@@ -24,7 +24,11 @@ def status_table(rows: list[StatusRow], day: date) -> Table:
     table.add_column("state", min_width=16, overflow="fold")  # wraps: warnings are never cut
     for r in rows:
         style = "bold red" if r.very_overdue else "red" if r.overdue else ""
-        alerts = [r.state]
+        # A follow-up sent after an acknowledgement does not make it unsaid: keep it in view.
+        acknowledged = r.acknowledged_on and r.state in ("awaiting", "acknowledged")
+        alerts = [f"acknowledged {r.acknowledged_on}" if acknowledged else r.state]
+        if r.pending_draft and r.state != "draft":
+            alerts.append(f"draft: {r.pending_draft}")
         if r.overdue:
             alerts.append(f"{'VERY ' if r.very_overdue else ''}OVERDUE +{r.overdue_by_days}d")
         if r.delivery_failed:

@@ -54,6 +54,7 @@ COMMAND_MODULES = {
     "request": "requests", "case": "requests", "letter": "requests", "send": "requests",
     "mark-sent": "requests", "follow-up": "requests", "record-reply": "requests",
     "extend": "requests", "close": "requests", "reopen": "requests",
+    "draft": "drafts",
     "status": "status",
     "sync": "mail", "import": "mail", "watch": "mail", "inbox": "mail", "link": "mail",
     "dismiss": "mail", "inspect": "mail",

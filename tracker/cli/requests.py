@@ -150,17 +150,26 @@ def case_list(ws: Workspace, as_json: bool) -> None:
 @click.argument("ref")
 @click.option("--format", "fmt", type=click.Choice(["text", "html", "eml"]), default="text",
               help="text, html, or the exact email (.eml).")
+@click.option("--language", default=None, type=click.Choice(["en", "zh-Hans"]),
+              help="Preview the letter in this language (nothing is changed).")
 @with_workspace
-def letter(ws: Workspace, ref: str, fmt: str) -> None:
+def letter(ws: Workspace, ref: str, fmt: str, language: str | None) -> None:
     """Print the request's letter: the draft, or the last one sent (eml: the exact bytes)."""
     now = now_for(ws)
     with db.transaction(ws.engine) as session:
         req = records.get_request(session, ref)
-        current = compose.current_letter(ws, session, req, now.date())
+        if language is None:
+            current = compose.current_letter(ws, session, req, now.date())
+        else:
+            current = compose.letter_in_language(ws, session, req, language, now.date())
+            if current.message.status == "sent":
+                click.echo(f"{req.ref}: the letter sent in {current.message.language} stays "
+                           f"as sent; this is its template {current.template.label} as of "
+                           "today, not what went out", err=True)
         if fmt == "eml":
             message = current.message
-            raw = message.raw if message.status == "sent" and message.raw else \
-                compose.preview_email(ws, session, req, message, now)
+            raw = message.raw if message.status == "sent" and message.raw and not language \
+                else compose.preview_email(ws, session, req, message, now, language)
             sys.stdout.buffer.write(raw)
             sys.stdout.buffer.flush()
             return
@@ -219,7 +228,8 @@ def follow_up(ws: Workspace, ref: str, template_name: str, variables: Sequence[s
     actions.draft_follow_up(ws, ref, template_name, parse_var_assignments(list(variables)),
                             now_for(ws), language)
     click.echo(f"drafted {template_name} for {parse_ref(ref)}; review it with "
-               f"`tracker letter {parse_ref(ref)}`, then `tracker send`")
+               f"`tracker letter {parse_ref(ref)}`, then `tracker send {parse_ref(ref)}` (or "
+               f"`tracker draft approve {parse_ref(ref)}` for `tracker remind --send`)")
 
 
 @main.command(name="record-reply")

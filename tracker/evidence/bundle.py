@@ -94,8 +94,10 @@ def _check_refs(session: Session, wanted: Sequence[str]) -> None:
 def _collect_request(ws: Workspace, session: Session, request: Request,
                      as_of: date) -> RequestEvidence:
     messages = request_messages(session, request)
+    # Letters that never went out (drafts, discarded drafts) are no correspondence; the
+    # events still say they were drafted and discarded.
     letters_and_replies = [m for m in messages
-                           if not (m.direction == "out" and m.status == "draft")]
+                           if not (m.direction == "out" and m.status in ("draft", "discarded"))]
     letters_and_replies.sort(key=lambda m: (m.sent_at or m.created_at, m.id or 0))
     events = session.exec(select(Event).where(Event.request_id == request.id)
                           .order_by(col(Event.at), col(Event.id))).all()

@@ -22,7 +22,7 @@ from sqlmodel import Session, col
 from tracker import clock
 from tracker.models import Message, State
 from tracker.records import as_utc, is_answer, utc_column, wait_from
-from tracker.reminders import plan_reminder
+from tracker.reminders import discarded_follow_ups, plan_reminder
 from tracker.report.rows import DraftLetter, RequestLine
 from tracker.status import (
     RequestColumns,
@@ -48,10 +48,12 @@ class Mail(NamedTuple):
     authenticity: str
     template: str
     from_addr: str
+    created_at: datetime  # for the reminder plan: when a discarded follow-up was drafted
 
 
 _MAIL_COLUMNS = tuple(
-    utc_column(Message.sent_at) if name == "sent_at" else col(getattr(Message, name))
+    utc_column(getattr(Message, name)) if name in ("sent_at", "created_at")
+    else col(getattr(Message, name))
     for name in Mail._fields
 )
 
@@ -79,10 +81,11 @@ class Evaluated:
 def load_mail(session: Session, since: datetime | None) -> list[tuple[Any, ...]]:
     """The messages the report needs; with *since*, also every inbound one since then.
 
-    Letters and drafts, answers and suspicious mail of all time; acknowledgements, bounces
-    and the like only from the week (they move no clock and no statistic).
+    Letters and drafts, answers, acknowledgements (a status row shows the day of one) and
+    suspicious mail of all time; bounces and the like only from the week (they move no clock
+    and no statistic).
     """
-    wanted = [col(Message.direction) == "out", col(Message.kind) == "reply",
+    wanted = [col(Message.direction) == "out", col(Message.kind).in_(["reply", "auto_reply"]),
               col(Message.authenticity) == "suspicious"]
     if since is not None:
         wanted.append(col(Message.sent_at) >= since)
@@ -160,6 +163,7 @@ class Evaluator:
             started_on=wait.started_on, due_on=wait.due_on, as_of=as_of,
             settings=self.ws.settings.reminders, authority=authority,
             calendar=self.ws.calendar_for(request.platform_slug),
+            discarded_on=discarded_follow_ups(mails, tz, as_of),
         )
         rule = clock.parse_rule(request.deadline_rule, default=self.default_rule)
         deadline_days = due_in_days = None
@@ -184,9 +188,11 @@ def group_mail(rows: Sequence[Any]) -> tuple[dict[int, list[Mail]], list[Mail]]:
     by_request: dict[int, list[Mail]] = defaultdict(list)
     inbound: list[Mail] = []
     for id_, request_id, direction, status, kind, sent_at, subject, triage, authenticity, \
-            template, from_addr in rows:
+            template, from_addr, created_at in rows:
+        created = as_utc(created_at)
+        assert created is not None  # the column is not nullable
         mail = Mail(id_, request_id, direction, status, kind, as_utc(sent_at), subject, triage,
-                    authenticity, template, from_addr)
+                    authenticity, template, from_addr, created)
         if mail.request_id is not None:
             by_request[mail.request_id].append(mail)
         if mail.direction == "in":
