@@ -91,6 +91,15 @@ def cli(tmp_path: Path, database_url: str) -> Cli:
     return Cli(workspace=ws, env=env)
 
 
+def border_received(sender_domain: str, date: str, border: str = "mx.hrgroup.example") -> str:
+    """The Received header our border adds when it takes a message from *sender_domain*.
+
+    Our border's Authentication-Results count only above it (see tracker.authenticity).
+    """
+    return (f"from mail.{sender_domain} (mail.{sender_domain} [192.0.2.25]) by {border} "
+            f"(Postfix) with ESMTPS id 4TqZ9x0Wk; {date}")
+
+
 def bounce(recipient: str, letter_id: str, day: str = "2020-06-09") -> bytes:
     """A Postfix-style RFC 3464 bounce of our letter *letter_id* to *recipient*."""
     from datetime import date

@@ -15,8 +15,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from tracker import clock
+from tracker.addresses import check_address
 from tracker.compose import render_message
-from tracker.db import transaction
+from tracker.db import MAX_ROW_ID, transaction
 from tracker.errors import (
     InputError,
     NotFoundError,
@@ -28,7 +29,6 @@ from tracker.letters import (
     get_template,
 )
 from tracker.models import Case, Channel, Message, Platform, Request, Resolution, State
-from tracker.outbound import check_address
 from tracker.platforms import find_platform
 from tracker.records import (
     derived_state,
@@ -147,7 +147,7 @@ def create_request(ws: Workspace, spec: NewRequest, now: datetime) -> Request:
 
 def _case_for(session: Session, spec: NewRequest, template: LetterTemplate) -> Case:
     if spec.case_id is not None:
-        case = session.get(Case, spec.case_id)
+        case = session.get(Case, spec.case_id) if 0 < spec.case_id <= MAX_ROW_ID else None
         if case is None:
             raise NotFoundError(f"no case {spec.case_id}; see `tracker case list`")
         return case

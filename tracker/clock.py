@@ -40,6 +40,10 @@ _RULE = re.compile(r"([0-9]+)\s*(bd|d|m)\s*(\+\s*roll)?")
 _PRESETS = ("gdpr", "ccpa", "dsa")
 _FORMS = "use Nd, Nbd, Nm (optionally +roll) or gdpr, ccpa, dsa"
 _MEMO_LIMIT = 50_000  # remembered deadlines per calendar before they are dropped
+# The days tracker counts with. Deadlines reach at most about ten years past a day (_LIMITS)
+# and reports look a week or a year back, so these stay far inside what Python's dates hold
+# (years 1 to 9999); a day outside is a typo, not a letter.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
 
 
 class BusinessCalendar:
@@ -280,6 +284,14 @@ def local_date(moment: datetime, tz: ZoneInfo) -> date:
     if moment.tzinfo is not UTC and (moment.tzinfo is None or moment.utcoffset() is None):
         raise ValueError(f"naive datetime {moment.isoformat()}: a time zone is required")
     return moment.astimezone(tz).date()
+
+
+def check_day(day: date, what: str) -> date:
+    """Return *day* if tracker can count with it, else raise InputError naming *what*."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise InputError(f"{what} {day.isoformat()} is outside the days tracker can count "
+                         f"with; give a day from {FIRST_DAY} to {LAST_DAY}")
+    return day
 
 
 def format_day(day: date) -> str:

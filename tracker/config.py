@@ -7,7 +7,9 @@ variable) or ``password_command`` (a command that prints the secret).
 
 from __future__ import annotations
 
+import codecs
 import ipaddress
+import math
 import os
 import shlex
 import subprocess
@@ -172,7 +174,10 @@ def _coerce(section: str, key: str, hint: Any, value: Any, origin: str) -> Any:
                 raise ValueError
             return int(value)
         if hint is float:
-            return float(value)
+            number = float(value)
+            if not math.isfinite(number):  # TOML has inf and nan; no setting means them
+                raise ValueError
+            return number
         if hint == tuple[str, ...]:
             if isinstance(value, str):
                 return tuple(v.strip() for v in value.split(",") if v.strip())
@@ -186,7 +191,7 @@ def _coerce(section: str, key: str, hint: Any, value: Any, origin: str) -> Any:
         if not isinstance(value, str):
             raise ValueError
         return value
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(inf)
         raise ConfigError(f"{where} has the wrong type: {value!r}") from None
 
 
@@ -213,30 +218,56 @@ def _section(name: str, raw: Mapping[str, Any], env: Mapping[str, str]) -> Any:
 
 def load_settings(workspace: Path, env: Mapping[str, str] | None = None) -> Settings:
     """Read ``tracker.toml`` of *workspace* and apply environment overrides."""
-    env = os.environ if env is None else env
     path = workspace / CONFIG_NAME
+    return parse_settings(read_config_text(path), workspace, env, path)
+
+
+def read_config_text(path: Path) -> str:
+    """The text of *path*, saved as UTF-8 (a UTF-8 BOM, as Windows editors write, is fine)."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{path} not found; create a workspace with `tracker init`") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
-    for section in data:
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ConfigError(
+            f"{path} is saved as UTF-16; save it as UTF-8 "
+            "(in Notepad: File, Save as, Encoding: UTF-8)"
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not UTF-8 text (byte {exc.start + 1} is not); save it as UTF-8"
+        ) from None
+
+
+def parse_settings(text: str, workspace: Path, env: Mapping[str, str] | None = None,
+                   path: Path | None = None) -> Settings:
+    """Settings from the TOML *text* of *workspace*'s config file (*path*, for messages)."""
+    env = os.environ if env is None else env
+    path = path or workspace / CONFIG_NAME
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    for section, value in data.items():
         if section not in SECTIONS:
             raise ConfigError(
                 f"unknown section [{section}] in {path}{suggest(section, SECTIONS)}"
             )
+        if not isinstance(value, dict):
+            raise ConfigError(
+                f"{section} in {path} must be a section: a line [{section}], then its "
+                "key = value lines"
+            )
     parts = {name: _section(name, data.get(name, {}), env) for name in SECTIONS}
     db: DatabaseSettings = parts["database"]
+    origin = "TRACKER_DATABASE_URL" if "TRACKER_DATABASE_URL" in env else str(path)
     if not db.url and env.get("DATABASE_URL") and "TRACKER_DATABASE_URL" not in env:
-        db = replace(db, url=env["DATABASE_URL"])
-    if "url" in data.get("database", {}) and _url_has_password(data["database"]["url"]):
-        raise ConfigError(
-            f"[database] url in {path} contains a password; "
-            "set it in TRACKER_DATABASE_URL instead, or use ~/.pgpass"
-        )
+        db, origin = replace(db, url=env["DATABASE_URL"]), "DATABASE_URL"
+    _check_database_url(data.get("database", {}).get("url", ""), db.url, origin, path)
     settings = Settings(
         workspace=workspace,
         organisation=parts["organisation"],
@@ -250,14 +281,18 @@ def load_settings(workspace: Path, env: Mapping[str, str] | None = None) -> Sett
     return settings
 
 
-def _url_has_password(url: str) -> bool:
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
+def _check_database_url(written: str, url: str, origin: str, path: Path) -> None:
+    """Refuse a password written in the config file, and a URL tracker cannot use."""
+    from tracker.db import has_password, safe_url, url_problem
 
-    try:
-        return bool(make_url(url).password)
-    except ArgumentError:
-        return False
+    if written and has_password(written):
+        raise ConfigError(
+            f"[database] url in {path} contains a password; remove it from there and set "
+            "the whole URL in TRACKER_DATABASE_URL instead, or keep the password in ~/.pgpass"
+        )
+    problem = url_problem(url) if url else None
+    if problem:
+        raise ConfigError(f"[database] url {safe_url(url)!r} (from {origin}): {problem}")
 
 
 def validate_settings(settings: Settings) -> None:
@@ -283,10 +318,11 @@ def validate_settings(settings: Settings) -> None:
         raise ConfigError(
             f"[organisation] reference_prefix {prefix!r} must be 1-10 letters or digits, e.g. HC"
         )
+    from tracker.addresses import check_address
+
     for name in ("email", "reply_to"):
-        value = getattr(org, name)
-        if value and (value.count("@") != 1 or any(c in value for c in " \r\n<>,")):
-            raise ConfigError(f"[organisation] {name} {value!r} is not a plain email address")
+        if getattr(org, name):
+            check_address(f"[organisation] {name}", getattr(org, name), ConfigError)
     from tracker.clock import parse_rule
     from tracker.errors import InputError
 
@@ -310,8 +346,7 @@ def validate_settings(settings: Settings) -> None:
         except InputError as exc:
             raise ConfigError(f"[report] schedule: {exc}") from None
     for address in settings.report.recipients:
-        if address.count("@") != 1 or any(c in address for c in " \r\n<>,"):
-            raise ConfigError(f"[report] recipients: {address!r} is not a plain email address")
+        check_address("[report] recipients:", address, ConfigError)
 
 
 def is_loopback(host: str) -> bool:

@@ -72,7 +72,7 @@ def build_demo(path: Path) -> Workspace:
                language="zh-Hans", variables=_vars(ws, "account-suspension", "zh-Hans")),
            "2020-06-22")
     typo = create(new(platform="tiktok", template="account-suspension", case_id=case_id,
-                      to="privacy@tiktok.invalid",
+                      to="privacy@tikt0k.example",
                       variables=_vars(ws, "account-suspension", "en")), "2020-06-22")
     send(typo, "2020-06-22", note="address typed from a printed letter")
     # The sample stands for mail that came in through the organisation's own server.

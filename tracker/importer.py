@@ -28,20 +28,37 @@ BATCH = 200
 Progress = Callable[[str, int, int], None]
 
 
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}; fix that and import again "
+                         "(messages already imported are not stored twice)") from None
+
+
 def _messages(path: Path) -> Iterator[bytes]:
     if path.is_dir() and all((path / sub).is_dir() for sub in ("cur", "new")):
         maildir = mailboxes.Maildir(path, factory=None, create=False)
         for key in sorted(maildir.iterkeys()):
             yield maildir.get_bytes(key)
     elif path.is_dir():
+        # Only regular files: a folder named x.eml is descended into, never read, and a
+        # device or pipe so named would never end.
         for file in sorted(path.rglob("*.eml")):
-            yield file.read_bytes()
+            if file.is_file():
+                yield _read(file)
+    elif not path.is_file():
+        raise InputError(f"{path} is not a file or a folder; give an mbox file, a Maildir "
+                         "or a folder of .eml files")
     elif path.suffix.lower() == ".eml":
-        yield path.read_bytes()
+        yield _read(path)
     else:
-        with path.open("rb") as fh:
-            if not fh.read(5) == b"From ":
-                raise InputError(f"{path} is not an mbox file, a Maildir or .eml files")
+        try:
+            with path.open("rb") as fh:
+                if not fh.read(5) == b"From ":
+                    raise InputError(f"{path} is not an mbox file, a Maildir or .eml files")
+        except OSError as exc:
+            raise InputError(f"cannot read {path}: {exc.strerror}") from None
         box = mailboxes.mbox(path, factory=None, create=False)
         try:
             for key in box.iterkeys():

@@ -26,6 +26,7 @@ import socket
 import ssl
 from collections.abc import Sequence
 
+from tracker.addresses import address_problem
 from tracker.config import SmtpSettings, read_secret
 from tracker.errors import ConfigError, DeliveryUncertain, SendError
 from tracker.transport import check_server_settings, tls_context
@@ -76,23 +77,14 @@ def _check_envelope(sender: str, recipients: list[str], raw: bytes) -> None:
     if not recipients:
         raise SendError("no recipients given; nothing was sent")
     for role, address in [("sender", sender), *(("recipient", r) for r in recipients)]:
-        if not _is_plain_address(address):
-            raise SendError(f"{role} {address!r} is not a plain email address; nothing was sent")
+        if problem := address_problem(address):
+            raise SendError(f"{role} {address!r} is not a plain email address: {problem}; "
+                            "nothing was sent")
     if not raw.strip():
         raise SendError("the message is empty; nothing was sent")
     if b"\r" in raw.replace(b"\r\n", b"") or b"\n" in raw.replace(b"\r\n", b""):
         # A bare CR or LF is read differently by different servers (SMTP smuggling).
         raise SendError("the message has bare CR or LF line endings (CRLF only); nothing was sent")
-
-
-def _is_plain_address(address: str) -> bool:
-    local, at, domain = address.rpartition("@")
-    return (
-        bool(at and local and domain)
-        and all(c.isprintable() and not c.isspace() and c not in "<>,;" for c in address)
-        # smtplib puts the address through parseaddr(); it must come out unchanged.
-        and smtplib.quoteaddr(address) == f"<{address}>"
-    )
 
 
 def _ehlo_name(sender: str) -> str:

@@ -9,9 +9,9 @@ from datetime import datetime
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime
 
-from tracker.errors import InputError
+from tracker.addresses import check_address
 from tracker.letters import RenderedLetter, check_header_value
 from tracker.tags import subject_with_tag
 
@@ -27,15 +27,6 @@ class Outgoing:
     sender: str
     recipients: tuple[str, ...]
     headers: dict[str, str]
-
-
-def check_address(field: str, value: str) -> str:
-    """Return the bare address in *value*, or raise InputError (no injection, one address)."""
-    check_header_value(field, value)
-    _name, addr = parseaddr(value)
-    if not addr or addr.count("@") != 1 or "," in value or addr.split("@")[1].count(".") < 1:
-        raise InputError(f"{field} {value!r} is not an email address like name@example.org")
-    return addr
 
 
 def new_message_id(ref: str, domain: str) -> str:

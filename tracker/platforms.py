@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from tracker.addresses import address_problem
 from tracker.errors import ConfigError, not_found, suggest
 
 PURPOSES = ("privacy", "dpo", "legal", "appeals", "support", "law-enforcement")
@@ -50,7 +51,6 @@ AUTHORITY_FIELDS = (
 )
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")  # 64 = Platform.slug in the db
-_EMAIL = re.compile(r"^[^@\s<>,;:\"]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 _DOMAIN = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _PHONE = re.compile(r"^\+\d[\d ]{5,}$")
 _LANGUAGE = re.compile(r"^[a-z]{2}$")
@@ -302,8 +302,8 @@ def _contact(where: str, raw: Mapping[str, Any]) -> Contact:
     table = _Table(where, raw, CONTACT_FIELDS)
     channel = table.choice("channel", CHANNELS, "")
     value = table.text("value", required=True)
-    if channel == "email" and not _EMAIL.match(value):
-        raise table.error("value", f"{value!r} is not an email address")
+    if channel == "email" and (problem := address_problem(value)):
+        raise table.error("value", f"{value!r} is not an email address: {problem}")
     if channel == "webform" and not _is_url(value):
         raise table.error("value", f"{value!r} is not an http(s) URL of a web form")
     if channel == "fax" and not _PHONE.match(value):
@@ -504,9 +504,15 @@ def write_platform_file(
     _parse_platform(target, tomllib.loads(text), "workspace")
     if target.exists() and not overwrite:
         raise ConfigError(f"{target} already exists; pass overwrite=True to replace it")
-    target.parent.mkdir(parents=True, exist_ok=True)
     temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write {target}: {exc.strerror}; the workspace must be a folder you can "
+            "write to (a read-only copy cannot take new platforms)"
+        ) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -519,6 +525,8 @@ def write_platform_file(
             os.link(temp, target)  # fails if the file appeared meanwhile: never clobber
     except FileExistsError:
         raise ConfigError(f"{target} already exists; pass overwrite=True to replace it") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot write {target}: {exc.strerror}") from None
     finally:
         temp.unlink(missing_ok=True)
     return target
@@ -536,8 +544,8 @@ def _authority(path: Path) -> Authority:
     if not sources or not all(_is_url(s) for s in sources):
         raise table.error("sources", "must list the http(s) pages the record comes from")
     email = table.text("email")
-    if email and not _EMAIL.match(email):
-        raise table.error("email", f"{email!r} is not an email address")
+    if email and (problem := address_problem(email)):
+        raise table.error("email", f"{email!r} is not an email address: {problem}")
     return Authority(
         slug=slug,
         name=table.text("name", required=True),

@@ -252,8 +252,9 @@ def parse_when(text: str, tz: Any, *, end_of_day: bool = False) -> datetime:
     try:
         if "T" in text or " " in text.strip():
             moment = datetime.fromisoformat(text.strip())
+            clock.check_day(moment.date(), "the day")
             return moment if moment.tzinfo else moment.replace(tzinfo=tz)
-        day = date.fromisoformat(text.strip())
+        day = clock.check_day(date.fromisoformat(text.strip()), "the day")
     except ValueError:
         raise InputError(f"{text!r} is not a date; use YYYY-MM-DD or YYYY-MM-DDTHH:MM") from None
     at = time(23, 59, 59) if end_of_day else time(0, 0)

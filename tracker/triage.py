@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from tracker import clock
-from tracker.db import transaction
+from tracker.db import MAX_ROW_ID, transaction
 from tracker.errors import InputError, NotFoundError, StateError
 from tracker.events import record_event, record_message_event
 from tracker.inbound import apply_message
@@ -51,7 +51,7 @@ def inbox_items(session: Session) -> list[InboxItem]:
 
 
 def _inbound(session: Session, message_id: int) -> Message:
-    message = session.get(Message, message_id)
+    message = session.get(Message, message_id) if 0 < message_id <= MAX_ROW_ID else None
     if message is None or message.direction != "in":
         raise NotFoundError(f"no inbound message {message_id}; see `tracker inbox`")
     return message

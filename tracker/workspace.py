@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import stat
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -15,7 +17,7 @@ from sqlalchemy.engine import Engine
 
 from tracker import db
 from tracker.clock import BusinessCalendar
-from tracker.config import CONFIG_NAME, SECTIONS, Settings, load_settings
+from tracker.config import CONFIG_NAME, SECTIONS, Settings, parse_settings
 from tracker.errors import ConfigError
 from tracker.letters import LetterTemplate, load_templates
 from tracker.platforms import Platform, load_directory
@@ -27,11 +29,16 @@ def write_private(path: Path, data: bytes, *, overwrite: bool = False) -> None:
     """Write *data* to a new file readable by its owner only (0600)."""
     flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if overwrite else os.O_EXCL)
     fd = os.open(path, flags, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.chmod(path, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(path, 0o600)
+    except BaseException:
+        if not overwrite:  # the file is new: leave no half-written one behind
+            path.unlink(missing_ok=True)
+        raise
 
 
 def init_workspace(path: Path, values: Mapping[str, Mapping[str, Any]],
@@ -39,9 +46,12 @@ def init_workspace(path: Path, values: Mapping[str, Mapping[str, Any]],
     """Create a workspace at *path*: private folder, ``tracker.toml``, tag key, migrated database.
 
     *values* are ``{section: {key: value}}`` for the config file; empty values are left out.
+    All or nothing: every value is checked before anything is written, and if a later step
+    fails (a folder that cannot be written, a database that cannot be reached or migrated)
+    every file and folder made so far is removed again.
     """
     config = path / CONFIG_NAME
-    if config.exists():
+    if os.path.lexists(config):  # False, not an error, where it cannot look: mkdir says why
         raise ConfigError(f"{config} already exists; this folder is a workspace already")
     for section, keys in values.items():
         if section not in SECTIONS:
@@ -49,33 +59,86 @@ def init_workspace(path: Path, values: Mapping[str, Mapping[str, Any]],
         for key in keys:
             if key in {"password", "secret", "token"}:
                 raise ConfigError(f"[{section}] {key}: secrets never go in {CONFIG_NAME}")
+    url = values.get("database", {}).get("url") or ""
+    if isinstance(url, str) and db.has_password(url):
+        raise ConfigError(
+            f"the database URL {db.safe_url(url)!r} contains a password, which would be written "
+            f"to {CONFIG_NAME}; give the URL without it and set the whole URL in "
+            "TRACKER_DATABASE_URL, or keep the password in ~/.pgpass"
+        )
     body = {s: {k: v for k, v in keys.items() if v not in (None, "")}
             for s, keys in values.items()}
     text = ("# tracker workspace settings. Secrets never go here: use password_env or\n"
             "# password_command. Every key can be overridden by TRACKER_<SECTION>_<KEY>.\n\n"
             + tomli_w.dumps({s: k for s, k in body.items() if k}))
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(path, 0o700)
-    for sub in ("templates", "platforms"):
-        (path / sub).mkdir(mode=0o700, exist_ok=True)
-    # Validate before anything is written, so a bad value leaves no half-made workspace.
-    probe = path / (CONFIG_NAME + ".new")
-    write_private(probe, text.encode("utf-8"), overwrite=True)
+    settings = parse_settings(text, path, env, config)  # checked before anything is written
+    made = _Made()
     try:
-        os.replace(probe, config)
-        settings = load_settings(path, env)
-    except ConfigError:
-        config.unlink(missing_ok=True)
+        made.folders(path, ("templates", "platforms"))
+        write_private(config, text.encode("utf-8"))
+        made.created(config)
+        key_file = path / TAG_KEY_NAME
+        if not key_file.exists():
+            write_private(key_file, secrets.token_hex(32).encode("ascii") + b"\n")
+            made.created(key_file)
+        database = db.sqlite_path(db.normalise_url(settings.database_url))
+        if database is not None:  # SQLite makes these; the ones that are new are ours
+            made.expect(*(database.with_name(database.name + suffix)
+                          for suffix in ("", "-wal", "-shm", "-journal")))
+        engine = db.make_engine(settings.database_url)
+        try:
+            db.upgrade(engine)
+        finally:
+            engine.dispose()
+    except BaseException as exc:
+        made.undo()
+        if isinstance(exc, OSError):
+            raise ConfigError(
+                f"cannot create a workspace in {path}: {exc.strerror or exc}; "
+                "choose a folder you can write to"
+            ) from None
         raise
-    key_file = path / TAG_KEY_NAME
-    if not key_file.exists():
-        write_private(key_file, secrets.token_hex(32).encode("ascii") + b"\n")
-    engine = db.make_engine(settings.database_url)
-    try:
-        db.upgrade(engine)
-    finally:
-        engine.dispose()
     return settings
+
+
+class _Made:
+    """What `init_workspace` made, so that a failure can take all of it back."""
+
+    def __init__(self) -> None:
+        self.paths: list[Path] = []  # in the order made
+        self.modes: list[tuple[Path, int]] = []  # folders that existed, with their old mode
+
+    def created(self, path: Path) -> None:
+        self.paths.append(path)
+
+    def expect(self, *paths: Path) -> None:
+        """Files something else is about to create: those that do not exist yet are ours."""
+        self.paths.extend(p for p in paths if not p.exists())
+
+    def folders(self, root: Path, subfolders: tuple[str, ...]) -> None:
+        """Make *root* (and missing parents) and its *subfolders*, all 0700."""
+        missing = [p for p in (root, *root.parents) if not p.exists()]
+        for folder in reversed(missing):
+            folder.mkdir(mode=0o700)
+            self.created(folder)
+        if root not in missing:
+            self.modes.append((root, stat.S_IMODE(root.stat().st_mode)))
+            os.chmod(root, 0o700)
+        for sub in subfolders:
+            if not (root / sub).is_dir():
+                (root / sub).mkdir(mode=0o700)
+                self.created(root / sub)
+
+    def undo(self) -> None:
+        for path in reversed(self.paths):
+            with suppress(OSError):  # a folder someone put files in meanwhile stays
+                if path.is_dir() and not path.is_symlink():
+                    path.rmdir()
+                else:
+                    path.unlink(missing_ok=True)
+        for path, mode in self.modes:
+            with suppress(OSError):
+                os.chmod(path, mode)
 
 
 @dataclass
@@ -91,6 +154,11 @@ class Workspace:
         engine = db.make_engine(self.settings.database_url)
         db.check_schema(engine)
         return engine
+
+    @cached_property
+    def read_only(self) -> bool:
+        """True when the SQLite database cannot be written: it is then opened read-only."""
+        return db.opens_read_only(self.settings.database_url)
 
     @cached_property
     def platforms(self) -> dict[str, Platform]:

@@ -15,6 +15,7 @@ from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
 from tracker import __version__
+from tracker.clock import check_day
 from tracker.config import find_workspace, load_settings
 from tracker.errors import DatabaseError, InputError, TrackerError
 from tracker.workspace import Workspace
@@ -91,16 +92,18 @@ def now_for(ws: Workspace) -> datetime:
         day = date.fromisoformat(fixed)
     except ValueError:
         raise InputError(f"TRACKER_TODAY={fixed!r} is not a date; use YYYY-MM-DD") from None
-    return datetime.combine(day, real.timetz())
+    return datetime.combine(check_day(day, "TRACKER_TODAY"), real.timetz())
 
 
 def parse_day(text: str | None, option: str) -> date | None:
+    """The day given to *option* (YYYY-MM-DD), or None when it was not given."""
     if text is None:
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise InputError(f"{option} {text!r} is not a date; use YYYY-MM-DD") from None
+    return check_day(day, option)
 
 
 def _user() -> str:
@@ -121,6 +124,9 @@ def with_workspace(func: Callable[..., Any]) -> Callable[..., Any]:
         explicit = root.params.get("workspace")
         path = find_workspace(explicit)
         ws = Workspace(load_settings(path), actor=os.environ.get("TRACKER_ACTOR") or _user())
+        if ws.read_only:
+            click.echo(f"tracker: note: workspace {path} is read-only: the database is opened "
+                       "read-only; commands that change it will fail", err=True)
         try:
             return func(ws, *args, **kwargs)
         finally:

@@ -20,6 +20,7 @@ from tracker.authenticity import judge
 from tracker.classify import classify
 from tracker.cli.base import emit_json, main, now_for, out, with_workspace
 from tracker.errors import InputError
+from tracker.files import read_file
 from tracker.importer import import_path
 from tracker.inbound import Counts, build_index
 from tracker.matching import match_message
@@ -183,7 +184,7 @@ def dismiss(ws: Workspace, message: int, reason: str) -> None:
 @with_workspace
 def inspect(ws: Workspace, file: str, as_json: bool) -> None:
     """Show how tracker sees an .eml file, without storing anything."""
-    raw = Path(file).read_bytes()
+    raw = read_file(Path(file))
     if not raw:
         raise InputError(f"{file} is empty")
     parsed = parse_message(raw)

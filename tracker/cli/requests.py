@@ -23,6 +23,7 @@ from tracker.cli.base import (
 )
 from tracker.cli.status import print_status
 from tracker.errors import InputError
+from tracker.files import read_file
 from tracker.letters import parse_var_assignments
 from tracker.models import Case, Channel, Resolution
 from tracker.status import build_row, timeline
@@ -244,7 +245,7 @@ def follow_up(ws: Workspace, ref: str, template_name: str, variables: Sequence[s
 def record_reply(ws: Workspace, ref: str, on: str, kind: str, note: str,
                  file: str | None) -> None:
     """Record a reply that came by post, portal or phone (not through the mailbox)."""
-    raw = Path(file).read_bytes() if file else None
+    raw = read_file(Path(file)) if file else None
     moment = records.parse_when(on, ws.settings.tz, end_of_day=True)
     actions.record_reply(ws, ref, moment, kind, note, now_for(ws), raw)
     click.echo(f"recorded {kind} for {parse_ref(ref)}")

@@ -90,8 +90,8 @@ def db_current(ctx: click.Context) -> None:
     path = find_workspace(ctx.find_root().params.get("workspace"))
     engine = db.make_engine(load_settings(path).database_url)
     try:
-        click.echo(f"database: {db.current_revision(engine) or 'empty'}; "
-                   f"needed: {db.HEAD}")
+        click.echo(f"database {db.safe_url(str(engine.url))}: schema "
+                   f"{db.current_revision(engine) or 'empty'}; needed: {db.HEAD}")
     finally:
         engine.dispose()
 

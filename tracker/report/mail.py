@@ -9,10 +9,11 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 from tracker import mailer
+from tracker.addresses import check_address
 from tracker.db import transaction
 from tracker.errors import ConfigError
 from tracker.letters import check_header_value
-from tracker.outbound import check_address, new_message_id
+from tracker.outbound import new_message_id
 from tracker.report.htmlpage import render_html
 from tracker.report.i18n import Labels
 from tracker.report.markdown import render_text
