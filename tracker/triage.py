@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlmodel import Session, col, select
@@ -12,6 +12,7 @@ from tracker.db import transaction
 from tracker.errors import NotFoundError, StateError
 from tracker.events import record_event, record_message_event
 from tracker.inbound import apply_message
+from tracker.messages import MAX_ID, first_lines
 from tracker.models import Message, Request
 from tracker.records import get_request, settle_state
 from tracker.workspace import Workspace
@@ -30,6 +31,8 @@ class InboxItem:
     match_rule: str
     ref: str | None
     why: list[str]
+    # The start of what the sender wrote, inert (tracker.messages); the report leaves it out.
+    first_lines: list[str] = field(default_factory=list)
 
 
 def inbox_items(session: Session) -> list[InboxItem]:
@@ -41,12 +44,12 @@ def inbox_items(session: Session) -> list[InboxItem]:
     return [InboxItem(
         id=m.id or 0, received_at=m.sent_at.isoformat() if m.sent_at else None,
         sender=m.from_addr, subject=m.subject, kind=m.kind, authenticity=m.authenticity,
-        match_rule=m.match_rule, ref=ref, why=list(m.reasons),
+        match_rule=m.match_rule, ref=ref, why=list(m.reasons), first_lines=first_lines(m.raw),
     ) for m, ref in rows]
 
 
 def _inbound(session: Session, message_id: int) -> Message:
-    message = session.get(Message, message_id)
+    message = session.get(Message, message_id) if 1 <= message_id <= MAX_ID else None
     if message is None or message.direction != "in":
         raise NotFoundError(f"no inbound message {message_id}; see `tracker inbox`")
     return message
