@@ -34,6 +34,7 @@ EXPECTED = {
     "bounce_gmail.eml": ("unverified", "from untrusted authserv-id mx.google.com"),
     "reply_subject_tag.eml": ("unverified", "no Authentication-Results from a trusted server"),
     "no_headers.eml": ("unverified", "no From domain to align with"),
+    "hostile_terminal.eml": ("suspicious", "dmarc=fail (mx.hrgroup.example) for zoom.us"),
 }
 
 

@@ -55,6 +55,7 @@ EXPECTED = {
     "rfc2047_mixed.eml": ("reply", None, (), (), "no automatic-reply"),
     "malformed_mime.eml": ("reply", None, (), (), "no automatic-reply"),
     "no_headers.eml": ("reply", None, (), (), "no automatic-reply"),
+    "hostile_terminal.eml": ("reply", None, (), (), "no automatic-reply"),
 }
 
 

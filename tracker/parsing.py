@@ -31,6 +31,8 @@ __all__ = [
     "ParsedMessage",
     "ScreenFields",
     "decode_bytes",
+    "header_text",
+    "html_to_text",
     "parse_headers",
     "parse_message",
     "screen_fields",
@@ -86,6 +88,7 @@ class ParsedMessage:
     attachments: tuple[tuple[str, str, int], ...]
     defects: tuple[str, ...]
     message: Message = field(repr=False)
+    text_from_html: bool = False  # no text/plain part: ``text`` is the HTML part's visible text
 
 
 def _decode(data: bytes, charset: str | None, notes: list[str]) -> str:
@@ -162,6 +165,19 @@ def _raw_to_str(value: str, notes: list[str], hint: str | None) -> str:
         data = value.encode("ascii", "surrogateescape")
         value = data.decode() if _decodes_as(data, "utf-8") else _decode(data, hint, notes)
     return value
+
+
+def header_text(value: str, hint: str | None = None) -> str:
+    """A header value as written (8-bit bytes as surrogates, as compat32 keeps them) as a
+    person reads it: unfolded, raw 8-bit and RFC 2047 encoded-words decoded; never raises.
+
+    For display only: addresses must be parsed before names are decoded (see `_addresses`).
+    """
+    notes: list[str] = []
+    try:
+        return _decode_words(_raw_to_str(str(value), notes, hint), notes).strip()
+    except Exception:  # display must survive any input; the raw bytes stay stored
+        return str(value).encode("utf-8", "replace").decode("utf-8").strip()
 
 
 def _decode_words(value: str, notes: list[str]) -> str:
@@ -430,7 +446,8 @@ def _part_bytes(part: Message) -> bytes:
     return data if isinstance(data, bytes) else b""
 
 
-def _body(msg: Message, notes: list[str]) -> tuple[str, tuple[tuple[str, str, int], ...]]:
+def _body(msg: Message,
+          notes: list[str]) -> tuple[str, tuple[tuple[str, str, int], ...], bool]:
     plain: list[str] = []
     markup: list[str] = []
     attachments: list[tuple[str, str, int]] = []
@@ -454,7 +471,8 @@ def _body(msg: Message, notes: list[str]) -> tuple[str, tuple[tuple[str, str, in
             text = _decode(data, part.get_content_charset(), notes)
             (plain if ctype == "text/plain" else markup).append(text)
     text = "\n".join(plain) if plain else "\n".join(html_to_text(m) for m in markup)
-    return text.replace("\r\n", "\n").replace("\r", "\n"), tuple(attachments)
+    from_html = not plain and bool(markup)
+    return text.replace("\r\n", "\n").replace("\r", "\n"), tuple(attachments), from_html
 
 
 class _TextExtractor(HTMLParser):
@@ -518,12 +536,13 @@ def parse_message(raw: bytes) -> ParsedMessage:
         headers = HeaderInfo()
         notes.append(f"unreadable header: {type(exc).__name__}")
     try:
-        text, attachments = _body(msg, notes)  # decoding first: it adds base64 defects
+        text, attachments, from_html = _body(msg, notes)  # decoding first: it adds defects
     except Exception as exc:
-        text, attachments = "", ()
+        text, attachments, from_html = "", (), False
         notes.append(f"unreadable body: {type(exc).__name__}")
     try:
         found = _defects(msg) + notes
     except Exception as exc:  # e.g. RecursionError on absurd nesting
         found = [*notes, f"unreadable structure: {type(exc).__name__}"]
-    return ParsedMessage(headers, text, attachments, tuple(dict.fromkeys(found)), msg)
+    return ParsedMessage(headers, text, attachments, tuple(dict.fromkeys(found)), msg,
+                         from_html)

@@ -1,13 +1,13 @@
-"""Rich tables for the terminal. Untrusted text always goes in as ``Text`` (no markup)."""
+"""Rich tables for the terminal. Untrusted text always goes in through `cell` (inert, no markup)."""
 
 from __future__ import annotations
 
 from datetime import date
 
 from rich.table import Table
-from rich.text import Text
 
 from tracker import clock
+from tracker.inert import cell
 from tracker.status import StatusRow
 
 
@@ -39,11 +39,11 @@ def status_table(rows: list[StatusRow], day: date) -> Table:
         state = ", ".join(alerts)
         subject = r.subject.replace(f"[{r.ref}]", "").strip()
         table.add_row(
-            Text(r.ref), Text(r.platform), Text(subject), Text(r.sent_on or "-"),
-            Text(r.due_on or "-"),
-            Text("-" if r.days_without_response is None else str(r.days_without_response)),
-            Text("-" if r.business_days_without_response is None
-                 else str(r.business_days_without_response)),
-            Text(state), style=style,
+            cell(r.ref), cell(r.platform), cell(subject), cell(r.sent_on or "-"),
+            cell(r.due_on or "-"),
+            cell("-" if r.days_without_response is None else r.days_without_response),
+            cell("-" if r.business_days_without_response is None
+                 else r.business_days_without_response),
+            cell(state), style=style,
         )
     return table

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlmodel import Session, col, select
@@ -12,6 +12,7 @@ from tracker.db import MAX_ROW_ID, transaction
 from tracker.errors import InputError, NotFoundError, StateError
 from tracker.events import record_event, record_message_event
 from tracker.inbound import apply_message
+from tracker.messages import first_lines
 from tracker.models import ApprovedDomain, Message, Request
 from tracker.records import get_request, settle_state
 from tracker.workspace import Workspace
@@ -35,6 +36,8 @@ class InboxItem:
     ref: str | None
     hold: str
     why: list[str]
+    # The start of what the sender wrote, inert (tracker.messages); the report leaves it out.
+    first_lines: list[str] = field(default_factory=list)
 
 
 def inbox_items(session: Session) -> list[InboxItem]:
@@ -47,6 +50,7 @@ def inbox_items(session: Session) -> list[InboxItem]:
         id=m.id or 0, received_at=m.sent_at.isoformat() if m.sent_at else None,
         sender=m.from_addr, subject=m.subject, kind=m.kind, authenticity=m.authenticity,
         match_rule=m.match_rule, ref=ref, hold=m.hold, why=list(m.reasons),
+        first_lines=first_lines(m.raw),
     ) for m, ref in rows]
 
 

@@ -1,4 +1,9 @@
-"""The command group, and what every command shares: errors, output, today, the workspace."""
+"""The command group, and what every command shares: errors, output, today, the workspace.
+
+Output goes through `out` (a rich console that makes every printed character inert, see
+tracker.inert), `echo` (plain lines, inert) or `emit_json` (JSON with terminal controls escaped):
+whatever a command prints may come from a hostile message.
+"""
 
 from __future__ import annotations
 
@@ -11,22 +16,28 @@ from datetime import date, datetime
 from typing import Any, NoReturn
 
 import click
-from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
 from tracker import __version__
 from tracker.clock import check_day
 from tracker.config import find_workspace, load_settings
 from tracker.errors import DatabaseError, InputError, TrackerError
+from tracker.inert import inert_console, inert_json, inert_line, inert_text
 from tracker.workspace import Workspace
 
 # Piped output (reports pasted into mail, logs) gets a usable width instead of rich's 80.
-out = Console(highlight=False,
-              width=None if sys.stdout.isatty() else int(os.environ.get("COLUMNS") or 140))
+out = inert_console(highlight=False,
+                    width=None if sys.stdout.isatty() else int(os.environ.get("COLUMNS") or 140))
+
+
+def echo(text: str = "", err: bool = False) -> None:
+    """Print lines of text (to stderr with *err*), made inert (tracker.inert)."""
+    click.echo(inert_text(text), err=err)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    click.echo(f"tracker: error: {message}", err=True)
+    # One line, whatever the message quotes (a subject, a database error echoing a value).
+    click.echo(f"tracker: error: {inert_line(message)}", err=True)
     sys.exit(code)
 
 
@@ -58,7 +69,7 @@ COMMAND_MODULES = {
     "draft": "drafts",
     "status": "status",
     "sync": "mail", "import": "mail", "watch": "mail", "inbox": "mail", "link": "mail",
-    "dismiss": "mail", "inspect": "mail",
+    "dismiss": "mail", "inspect": "mail", "message": "message",
     "report": "report", "stats": "report", "export": "report",
     "remind": "schedule", "run-scheduled": "schedule",
     "evidence": "evidence",
@@ -78,7 +89,8 @@ class MainGroup(TrackerGroup):
 
 
 def emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    """Print *data* as JSON, exact, with what a terminal would obey written as escapes."""
+    click.echo(inert_json(json.dumps(data, indent=2, ensure_ascii=False, default=str)))
 
 
 def now_for(ws: Workspace) -> datetime:

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
-from tracker.cli.base import TrackerGroup, emit_json, main, now_for, with_workspace
+from tracker.cli.base import TrackerGroup, echo, emit_json, main, now_for, with_workspace
 from tracker.evidence import EvidenceError, export_bundle, verify_bundle
+from tracker.inert import inert_line
 from tracker.workspace import Workspace
 
 
@@ -62,7 +63,7 @@ def evidence_verify(file: Path, as_json: bool) -> None:
         click.echo(f"OK: {result.verified} files verified")
     else:
         for problem in result.problems:
-            click.echo(str(problem))
+            echo(inert_line(problem))  # names of members of a zip from anywhere
     if not result.ok:
         count = len(result.problems)
         raise EvidenceError(f"{file}: {count} problem{'' if count == 1 else 's'} found; "

@@ -13,7 +13,6 @@ from typing import Any
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
-from rich.text import Text
 
 from tracker import db
 from tracker.authenticity import judge
@@ -23,6 +22,7 @@ from tracker.errors import InputError
 from tracker.files import read_file
 from tracker.importer import import_path
 from tracker.inbound import Counts, build_index
+from tracker.inert import cell
 from tracker.matching import match_message
 from tracker.parsing import parse_message
 from tracker.sync import sync_all
@@ -139,15 +139,19 @@ def inbox(ws: Workspace, as_json: bool) -> None:
     if not items:
         click.echo("the inbox is empty")
         return
-    table = Table("id", "received", "from", "subject", "kind", "authenticity", "request",
-                  title="messages waiting for a person", title_justify="left")
+    table = Table("id", "received", "from", "subject, first lines", "kind", "authenticity",
+                  "request", title="messages waiting for a person", title_justify="left")
     for item in items:
         style = "bold red" if item.authenticity == "suspicious" else ""
-        table.add_row(str(item.id), Text((item.received_at or "-")[:16]), Text(item.sender),
-                      Text(item.subject[:50]), Text(item.kind), Text(item.authenticity),
-                      Text(f"{item.ref} ({item.match_rule})" if item.ref else "-"), style=style)
+        subject = cell(item.subject[:50])
+        for line in item.first_lines:  # already inert
+            subject.append(f"\n{line}", style="dim")
+        table.add_row(str(item.id), cell((item.received_at or "-")[:16]), cell(item.sender),
+                      subject, cell(item.kind), cell(item.authenticity),
+                      cell(f"{item.ref} ({item.match_rule})" if item.ref else "-"), style=style)
     out.print(table)
-    click.echo("sort them with `tracker link ID REF` or `tracker dismiss ID`")
+    click.echo("read one with `tracker message show ID`; sort them with `tracker link ID REF` "
+               "or `tracker dismiss ID`")
 
 
 @main.command()
@@ -213,5 +217,6 @@ def inspect(ws: Workspace, file: str, as_json: bool) -> None:
     for key, value in data.items():
         if isinstance(value, list):
             value = "; ".join(value) or "-"
-        out.print(Text(f"{key.replace('_', ' ')}: {value if value is not None else '-'}"))
+        out.print(cell(f"{key.replace('_', ' ')}: {value if value is not None else '-'}"),
+                  soft_wrap=True)  # one line per fact, however long (see `request show`)
 

@@ -22,6 +22,7 @@ from tracker.cli.base import (
     with_workspace,
 )
 from tracker.errors import InputError
+from tracker.inert import inert_json
 from tracker.report import (
     EXPORT_FIELDS,
     FORMATS,
@@ -152,7 +153,7 @@ def export(ws: Workspace, fmt: str, output: str | None, as_of: str | None) -> No
     with db.transaction(ws.engine) as session:
         rows = export_requests(ws, session, day)
     if fmt == "json":
-        text = json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
+        text = inert_json(json.dumps(rows, indent=2, ensure_ascii=False)) + "\n"
     else:
         text = write_csv(rows, list(EXPORT_FIELDS))
     _emit(text, output, f"{len(rows)} requests")

@@ -24,6 +24,7 @@ from tracker.cli.base import (
 from tracker.cli.status import print_status
 from tracker.errors import InputError
 from tracker.files import read_file
+from tracker.inert import cell
 from tracker.letters import parse_var_assignments
 from tracker.models import Case, Channel, Resolution
 from tracker.status import build_row, timeline
@@ -94,24 +95,29 @@ def request_show(ws: Workspace, ref: str, as_of: str | None, as_json: bool) -> N
     if as_json:
         emit_json(data)
         return
-    out.print(Text(f"{row.ref}  {row.subject}", style="bold"))
+    out.print(cell(f"{row.ref}  {row.subject}", style="bold"), soft_wrap=True)
     for label in ("platform", "template", "language", "state", "resolution", "channel",
                   "recipient", "case", "rule", "sent_on", "due_on", "days_without_response",
                   "business_days_without_response", "overdue", "last_reply_on"):
         value = data.get(label)
         if value not in (None, "", False):
-            out.print(Text(f"{label.replace('_', ' ')}: {value}"))
-    out.print(Text(f"clock: {row.explanation}", style="red" if row.overdue else ""))
+            out.print(cell(f"{label.replace('_', ' ')}: {value}"))
+    out.print(cell(f"clock: {row.explanation}", style="red" if row.overdue else ""))
     out.print(Text("\ntimeline:", style="bold"))
     for item in items:
         if item["type"] == "event":
             change = (f" {item['from_state']} -> {item['to_state']}"
                       if item["from_state"] != item["to_state"] else "")
-            out.print(Text(f"  {item['at']}  event {item['kind']}{change} by {item['actor']}"))
+            out.print(cell(f"  {item['at']}  event {item['kind']}{change} by {item['actor']}"))
         else:
+            # The id is what `tracker message show` reads (and `link` and `dismiss` take).
+            # Not wrapped: a subject padded to a known width must not start a line of its own.
             arrow = "->" if item["direction"] == "out" else "<-"
-            out.print(Text(f"  {item['at']}  {arrow} {item['kind']} {item['status']} "
-                           f"via {item['channel']} {item['subject']}".rstrip()))
+            out.print(cell(f"  {item['at']}  {arrow} message {item['id']}: {item['kind']} "
+                           f"{item['status']} via {item['channel']} {item['subject']}".rstrip()),
+                      soft_wrap=True)
+    if any(item["type"] == "message" for item in items):
+        click.echo("read a message with `tracker message show ID`")
 
 
 @request.command(name="list")

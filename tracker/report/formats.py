@@ -7,8 +7,7 @@ import io
 import json
 from typing import Any
 
-from rich.console import Console
-
+from tracker.inert import inert_console, inert_json, inert_text
 from tracker.report.htmlpage import render_html
 from tracker.report.markdown import render_markdown, render_text
 from tracker.report.model import WeeklyReport
@@ -16,13 +15,13 @@ from tracker.report.rows import LINE_FIELDS, RequestLine
 from tracker.report.terminal import ROW_LIMIT, render_terminal
 
 FORMATS = ("terminal", "markdown", "html", "csv", "json")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 def render(report: WeeklyReport, fmt: str, *, width: int = 140, limit: int = ROW_LIMIT) -> str:
     """The report as text in *fmt* (terminal: without colour, *limit* rows per table)."""
     if fmt == "json":
-        return dumps_rows(report.to_dict())
+        return inert_json(dumps_rows(report.to_dict()))
     if fmt == "csv":
         return report_csv(report)
     if fmt == "markdown":
@@ -33,8 +32,9 @@ def render(report: WeeklyReport, fmt: str, *, width: int = 140, limit: int = ROW
         return render_html(report)
     if fmt == "terminal":
         buffer = io.StringIO()
-        render_terminal(report, Console(file=buffer, width=width, color_system=None,
-                                        force_terminal=False, highlight=False), limit=limit)
+        render_terminal(report, inert_console(file=buffer, width=width, color_system=None,
+                                              force_terminal=False, highlight=False),
+                        limit=limit)
         return buffer.getvalue()
     raise ValueError(f"unknown report format {fmt!r}")
 
@@ -57,9 +57,11 @@ def dumps_rows(data: Any, indent: str = "") -> str:
 
 
 def csv_cell(value: Any) -> Any:
-    """A value as a spreadsheet will not run it: text starting like a formula gets a quote."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
+    """A value as a spreadsheet will not run it: text starting like a formula gets a quote;
+    controls a terminal would obey (`cat file.csv`) are made inert, line breaks kept."""
+    if isinstance(value, str):
+        value = inert_text(value)
+        return "'" + value if value.startswith(_FORMULA_START) else value
     if isinstance(value, list):
         return "; ".join(str(v) for v in value)
     return value

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from tracker.inert import inert_line
 from tracker.report.i18n import Labels
 from tracker.report.model import WeeklyReport
 from tracker.report.rows import InboundMail, RequestLine
@@ -51,12 +52,8 @@ class Section:
 
 
 def clean(text: str | None) -> str:
-    """One line of printable text: control characters and line breaks become spaces."""
-    if not text:
-        return ""
-    if text.isprintable():  # nearly always: checked in C, the loop below is the rare case
-        return text.strip()
-    return "".join(c if c.isprintable() else " " for c in text).strip()
+    """One line of inert text (tracker.inert): hidden controls and line breaks show as U+FFFD."""
+    return inert_line(text).strip() if text else ""
 
 
 def bare_subject(line: RequestLine) -> str:
