@@ -34,9 +34,10 @@ OURS = "<hc-2026-0001.4b06cd1f0194709e7c51@hrgroup.example>"
 INDEX = MatchIndex(
     letters={OURS: "HC-2026-0001", "<abc.def@mail.gmail.com>": "HC-2026-0002"},
     refs=frozenset({"HC-2026-0001", "HC-2026-0002", "HC-2026-0003"}),
-    tickets={"Ticket #448812": "HC-2026-0001", "#ZD-12345": "HC-2026-0002",
-             "Case: 0099123": "HC-2026-0003", "thread::AbCdEfGhIjKl::": "HC-2026-0001",
-             "ref:_00D1a2b._5003c4d:ref": "HC-2026-0002"},
+    tickets={"Ticket #448812": ("HC-2026-0001",), "#ZD-12345": ("HC-2026-0002",),
+             "Case: 0099123": ("HC-2026-0003",), "thread::AbCdEfGhIjKl::": ("HC-2026-0001",),
+             "ref:_00D1a2b._5003c4d:ref": ("HC-2026-0002",)},
+    threads={"<ack-4411@zendesk.zoom.us>": "HC-2026-0001"},
     open_by_domain={"zoom.us": ("HC-2026-0001",), "google.com": ("HC-2026-0002", "HC-2026-0003")},
     platform_domains=frozenset({"zoom.us", "google.com", "facebookmail.com", "x.com"}),
     tag_secret=SECRET, reply_base="inquiries@hrgroup.example",
@@ -50,6 +51,7 @@ TRICKY = [
     f"References: <x@y>\r\n\t{OURS}", "References: <hc-2026-0001.4b06cd1f0194709e7c51@\r\n "
     "hrgroup.example>", f"In-Reply-To: {OURS[1:-1]}", "in-reply-to:<abc.def@mail.gmail.com>",
     f"References: {OURS}, <x@y>", f"IN-REPLY-TO: (comment) {OURS}",
+    "In-Reply-To: <ack-4411@zendesk.zoom.us>", "References: <x@y>\r\n <ACK-4411@zendesk.zoom.us>",
     f"To: {TAG}", f"Cc: a@b.example, \"Us\" <{TAG.upper()}>", f"Delivered-To: {TAG}",
     "X-Original-To: inquiries+hc-2026-0009-0000000000@hrgroup.example",
     "To: inquiries(x)+hc-2026-0001-zz@hrgroup.example", "Resent-Cc: <inquiries+x@hrgroup.example>",

@@ -7,6 +7,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -61,14 +62,52 @@ class Cli:
     workspace: Path
     env: dict[str, str | None] = field(default_factory=dict)
 
+    check: bool = True  # check the record's invariants after every command
+    _seen: tuple[Any, ...] = ()
+
     def run(self, *args: str, ok: bool = True, env: dict[str, str | None] | None = None) -> Result:
         runner = CliRunner()
+        merged = {**self.env, **(env or {})}
         result = runner.invoke(main, ["--workspace", str(self.workspace), *args],
-                               env={**self.env, **(env or {})}, catch_exceptions=False)
+                               env=merged, catch_exceptions=False)
         if ok and result.exit_code != 0:
             raise AssertionError(f"tracker {' '.join(args)} exited {result.exit_code}:\n"
                                  f"{result.output}{result.stderr}")
+        if self.check:
+            self.check_invariants(merged, args)
         return result
+
+    def check_invariants(self, env: dict[str, str | None], args: tuple[str, ...] = ()) -> None:
+        """What is stored equals what the messages and events imply (tracker.invariants).
+
+        Skipped when no message or event was added or changed since the last check.
+        """
+        from tracker.config import load_settings
+        from tracker.db import transaction
+        from tracker.errors import TrackerError
+        from tracker.invariants import check_invariants
+        from tracker.workspace import Workspace
+
+        full = {k: v for k, v in {**os.environ, **env}.items() if v is not None}
+        try:
+            ws = Workspace(load_settings(self.workspace, full), env=full)
+            with transaction(ws.engine) as session:
+                seen = tuple(session.execute(sa.text(
+                    "select (select count(*) from event), (select max(id) from event), "
+                    "(select max(id) from message), (select count(*) from message where "
+                    "triage = 'pending'), (select count(*) from request)")).one())
+                if seen == self._seen:
+                    return
+                self._seen = seen
+                today = date.fromisoformat(full["TRACKER_TODAY"]) if full.get(
+                    "TRACKER_TODAY") else date.today()
+                problems = check_invariants(ws, session, today)
+        except TrackerError:
+            return  # no workspace (yet), a read-only or broken one: the command said so
+        finally:
+            if "ws" in locals():
+                ws.close()
+        assert not problems, f"after `tracker {' '.join(args)}`: {problems}"
 
     def json(self, *args: str, env: dict[str, str | None] | None = None) -> Any:
         return json.loads(self.run(*args, "--json", env=env).stdout)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from email.utils import parseaddr
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -241,13 +240,12 @@ def record_reply(ws: Workspace, ref: str, on: datetime, kind: str, note: str, no
                           kind=message_kind, channel="manual", sent_at=on, note=note, raw=raw,
                           sha256=hashlib.sha256(raw).hexdigest() if raw else "", created_at=now,
                           admission="recorded-by-hand")
-        if raw:
-            from email import message_from_bytes, policy
+        if raw:  # an .eml says who wrote it; a scan says nothing here
+            from tracker.parsing import parse_headers
 
-            parsed = message_from_bytes(raw, policy=policy.compat32)
-            message.subject = str(parsed.get("Subject", ""))
-            message.from_addr = parseaddr(str(parsed.get("From", "")))[1]
-            message.message_id = str(parsed.get("Message-ID", "")).strip()
+            headers = parse_headers(raw)
+            message.subject, message.from_addr = headers.subject, headers.from_addr
+            message.message_id = headers.message_id
         session.add(message)
         session.flush()
         target = settle_state(ws, session, request, clock.local_date(now, ws.settings.tz))

@@ -196,7 +196,7 @@ def current_letter(ws: Workspace, session: Session, request: Request, today: dat
     """The letter `tracker letter` shows: the pending draft, else the last one sent."""
     message = _current_message(request, request_messages(session, request))
     if message.status == "sent" and message.raw:
-        return _stored_letter(ws, message)
+        return _stored_letter(ws, request, message)
     return render_message(ws, session, request, message, today)
 
 
@@ -215,16 +215,19 @@ def letter_in_language(ws: Workspace, session: Session, request: Request, langua
     return render_message(ws, session, request, message, today, language=language)
 
 
-def _stored_letter(ws: Workspace, message: Message) -> Letter:
-    """A letter already sent, read back from its stored bytes: what went out, not a re-render."""
-    from email import message_from_bytes, policy
+def _stored_letter(ws: Workspace, request: Request, message: Message) -> Letter:
+    """A letter already sent, read back from its stored bytes: what went out, not a re-render.
+
+    A letter found in the Sent folder was written in a mail client, from no template: the
+    request's own template stands for it.
+    """
+    from tracker.parsing import parse_message
 
     assert message.raw is not None
-    parsed = message_from_bytes(message.raw, policy=policy.default)
-    part = parsed.get_body(preferencelist=("plain",))
-    text = part.get_content() if part is not None else ""
-    subject = str(parsed.get("Subject", ""))
-    template = get_template(ws.templates, message.template, message.language)
+    parsed = parse_message(bytes(message.raw))
+    text, subject = parsed.text, parsed.headers.subject
+    template = get_template(ws.templates, message.template or request.template,
+                            message.language or request.language)
     html = letter_html(text, subject, message.language)
     return Letter(template=template, rendered=RenderedLetter(subject, text, html),
                   message=message)

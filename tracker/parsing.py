@@ -522,14 +522,48 @@ def _defects(msg: Message) -> list[str]:
     return names
 
 
+# MIME parts nested deeper than this are not taken apart: the stdlib walks parts recursively
+# and fails on absurd nesting (a hostile message ~1,000 levels deep), and no mail client nests
+# so deep. The message is then read as its header and one body of text, and flagged.
+MAX_NESTING = 50
+
+
+def _nesting(msg: Message) -> int:
+    """How deep the parts of *msg* nest, counted without recursion."""
+    deepest, stack = 0, [(msg, 0)]
+    while stack:
+        part, depth = stack.pop()
+        deepest = max(deepest, depth)
+        payload = part.get_payload()
+        if isinstance(payload, list) and depth <= MAX_NESTING:
+            stack.extend((child, depth + 1) for child in payload if isinstance(child, Message))
+    return deepest
+
+
+def _parse(raw: bytes, notes: list[str]) -> Message:
+    """The message as the stdlib parses it, or, when its structure defeats that, its header
+    with the whole body as one text part (the raw bytes are kept anyway)."""
+    try:
+        msg = BytesParser(policy=policy.compat32).parsebytes(raw)
+        if _nesting(msg) <= MAX_NESTING:
+            return msg
+        notes.append(f"MIME parts nested deeper than {MAX_NESTING} levels: read as one text")
+    except Exception as exc:  # e.g. RecursionError: evidence must be stored, not lost
+        notes.append(f"unparseable structure ({type(exc).__name__}): read as one text")
+    try:
+        msg = BytesParser(policy=policy.compat32).parsebytes(raw, headersonly=True)
+    except Exception as exc:
+        notes.append(f"unparseable message: {type(exc).__name__}")
+        return Message()
+    # The body is now one payload: let it read as text, whatever the header said it holds.
+    del msg["Content-Type"], msg["Content-Transfer-Encoding"]
+    return msg
+
+
 def parse_message(raw: bytes) -> ParsedMessage:
     """Parse one message fully; never raises, whatever the bytes."""
     notes: list[str] = []
-    try:
-        msg = BytesParser(policy=policy.compat32).parsebytes(raw)
-    except Exception as exc:  # evidence must be stored, not lost
-        msg = Message()
-        notes.append(f"unparseable message: {type(exc).__name__}")
+    msg = _parse(raw, notes)
     try:
         headers = _header_info(msg, notes)
     except Exception as exc:

@@ -9,11 +9,15 @@ import click
 from tracker import db
 from tracker.cli.base import (
     TrackerGroup,
+    echo,
     main,
+    now_for,
     out,
+    with_workspace,
 )
 from tracker.config import find_workspace, load_settings
-from tracker.workspace import init_workspace
+from tracker.errors import StateError
+from tracker.workspace import Workspace, init_workspace
 
 
 @main.command()
@@ -65,7 +69,7 @@ def init(directory: str, org_name: str, signatory: str, email: str, reply_to: st
 
 @main.group(name="db", cls=TrackerGroup)
 def db_group() -> None:
-    """Database schema migrations."""
+    """Database schema migrations and a consistency check."""
 
 
 @db_group.command(name="upgrade")
@@ -94,6 +98,22 @@ def db_current(ctx: click.Context) -> None:
                    f"{db.current_revision(engine) or 'empty'}; needed: {db.HEAD}")
     finally:
         engine.dispose()
+
+
+@db_group.command(name="check")
+@with_workspace
+def db_check(ws: Workspace) -> None:
+    """Check that every stored state, due date and ticket is what the messages and events say."""
+    from tracker.invariants import check_invariants
+
+    with db.transaction(ws.engine) as session:
+        problems = check_invariants(ws, session, now_for(ws).date())
+    for problem in problems:
+        echo(problem)
+    if problems:
+        raise StateError(f"{len(problems)} problem(s) found: the stored record disagrees with "
+                         "its messages and events; please report it to the tracker developers")
+    click.echo("the record is consistent")
 
 
 @main.command()
