@@ -245,3 +245,81 @@ def test_dns_errors_and_garbage_never_raise(key: tuple[bytes, bytes]) -> None:
     ]:
         verdict = judge(raw, "zoom.us", TRUSTED, dkim_check=True, dnsfunc=broken_dns)
         assert verdict.authenticity == expected, verdict.reasons
+
+
+# -- where a trusted header stands (RFC 8601 section 5) ------------------------------------------
+
+FROM_OUTSIDE = ("Received: from mail.hosting.example (mail.hosting.example [203.0.113.9])\r\n"
+                "\tby mail.hosting.example (Postfix) with ESMTP id 1A2B; Tue, 10 Mar 2026 "
+                "14:02:01 +0000")
+
+
+def headers(*lines: str) -> bytes:
+    return ("\r\n".join([*lines, "From: Zoom Legal <legal@zoom.us>",
+                         "Subject: [HC-2026-0001] Answer", "Message-ID: <a@zoom.us>"])
+            + "\r\n\r\nHello.\r\n").encode()
+
+
+PASS = "Authentication-Results: mx.hrgroup.example; dmarc=pass header.from=zoom.us"
+FAIL = "Authentication-Results: mx.hrgroup.example; dmarc=fail header.from=zoom.us"
+
+
+@pytest.mark.parametrize(("raw", "authenticity", "reason"), [
+    # Our border wrote it: above the Received header it added.
+    (headers(PASS, BORDER, FROM_OUTSIDE), "verified", "dmarc=pass (mx.hrgroup.example)"),
+    # Planted in the middle of the headers, below our border's Received header; our border
+    # added none (a server that adds no results): a forged pass.
+    (headers(BORDER, FROM_OUTSIDE, PASS), "suspicious", "a planted Authentication-Results"),
+    (headers(BORDER, PASS, FROM_OUTSIDE), "suspicious", "came with the message"),
+    # Our border's own verdict stands; the planted one is reported and ignored.
+    (headers(FAIL, BORDER, PASS), "suspicious", "the server does not remove such headers"),
+    # No Received header by our border: nothing shows where the message entered.
+    (headers(PASS, FROM_OUTSIDE), "unverified", "no Received header by mx.hrgroup.example"),
+    # A forged Received header "by" our border below the real one changes nothing.
+    (headers(BORDER, FROM_OUTSIDE, PASS, BORDER), "suspicious", "a planted"),
+])
+def test_only_results_our_border_added_count(raw: bytes, authenticity: str,
+                                             reason: str) -> None:
+    verdict = judge(raw, "zoom.us", TRUSTED)
+    assert verdict.authenticity == authenticity, verdict.reasons
+    assert any(reason in r for r in verdict.reasons), verdict.reasons
+
+
+def test_border_hosts_may_differ_from_the_authserv_id() -> None:
+    from tracker.authenticity import Trust
+
+    relay = BORDER.replace("by mx.hrgroup.example", "by mx2.mail.hrgroup.example")
+    raw = headers(PASS, relay, FROM_OUTSIDE)
+    assert judge(raw, "zoom.us", TRUSTED).authenticity == "unverified"
+    trust = Trust.of(TRUSTED, ["*.mail.hrgroup.example"])
+    assert judge(raw, "zoom.us", trust).authenticity == "verified"
+
+
+def test_with_no_trusted_server_a_forged_from_is_never_verified() -> None:
+    raw = headers(PASS, BORDER, FROM_OUTSIDE)
+    verdict = judge(raw, "zoom.us", [])
+    assert verdict.authenticity == "unverified"
+    assert any("no trusted authserv-id" in r for r in verdict.reasons)
+
+
+def test_a_third_partys_broken_signature_does_not_override_an_aligned_pass(
+        key: tuple[bytes, bytes]) -> None:
+    pem, txt = key
+    good = signed(pem, message("mx.hrgroup.example; dmarc=pass header.from=zoom.us"))
+    # A list or bulk sender's signature, broken by a changed body: not aligned with zoom.us.
+    broken = signed(pem, good, domain=b"lists.example").replace(b"Hello.", b"Hello!")
+    _, dnsfunc = dns_for(txt)
+
+    def both(name: bytes) -> bytes | None:
+        return txt if name in (b"s1._domainkey.zoom.us.", b"s1._domainkey.lists.example.") \
+            else dnsfunc(name)
+
+    verdict = judge(broken, "zoom.us", TRUSTED, dkim_check=True, dnsfunc=both)
+    # zoom.us's own signature breaks too (the body changed): that one does count.
+    assert verdict.authenticity == "suspicious"
+    only_third_party = signed(pem, message("mx.hrgroup.example; dmarc=pass header.from=zoom.us"),
+                              domain=b"lists.example")
+    tampered = only_third_party.replace(b"Hello.", b"Hello!")
+    verdict = judge(tampered, "zoom.us", TRUSTED, dkim_check=True, dnsfunc=both)
+    assert verdict.authenticity == "verified", verdict.reasons
+    assert any("not aligned with zoom.us, so it says nothing" in r for r in verdict.reasons)

@@ -144,22 +144,30 @@ def _skeleton(domain: str) -> str:
     return ".".join(labels)
 
 
+def _registrable(labels: list[str]) -> str:
+    """The label a domain's owner registered (zoom-us.support -> zoom-us; a.co.uk -> a)."""
+    cut = 3 if ".".join(labels[-2:]) in _TWO_LEVEL else 2
+    return labels[-cut] if len(labels) >= cut else ""
+
+
 def _names(senders: KnownSenders) -> set[str]:
     """The distinctive labels of a platform's domains (zoom.us -> zoom) and of its name."""
-    found = set()
-    for domain in (*senders.domains, *senders.approved):
-        labels = domain.lower().split(".")
-        cut = 3 if ".".join(labels[-2:]) in _TWO_LEVEL else 2
-        if len(labels) >= cut:
-            found.add(labels[-cut])
+    found = {_registrable(domain.lower().split(".")) for domain in senders.domains}
     found.add("".join(c for c in senders.name.lower() if c.isalnum()))
     return {name.translate(_CONFUSABLE) for name in found if len(name) >= 4}
 
 
 def looks_like(domain: str, senders: KnownSenders) -> bool:
-    """Does *domain* (not one of the platform's) imitate one of its domains or its name?"""
+    """Does *domain* (not one of the platform's) imitate one of its domains or its name?
+
+    Only the part its owner registered counts (``zoom-us.support``, ``z00m.us``), or a
+    platform domain put in front of another (``zoom.us.evil.example``): anybody can name a
+    help-desk subdomain after a platform (``zoom.zendesk.com``); that is unknown, not forged.
+    """
     if not domain or senders.rule_for(domain):
         return False
     skeleton = _skeleton(domain)
-    body = skeleton.rpartition(".")[0] or skeleton  # the TLD says nothing
-    return any(name in body for name in _names(senders))
+    if any(skeleton.startswith(known + ".") for known in senders.domains):
+        return True
+    registered = _registrable(skeleton.split("."))
+    return any(name in registered for name in _names(senders))

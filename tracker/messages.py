@@ -56,6 +56,8 @@ class MessageView:
     reasons: list[str]
     match_rule: str
     triage: str
+    admission: str  # the rule that let it count for its request (tracker.admission.RULES)
+    hold: str  # why it waits for a person
     ticket: str
     bounced: list[str]
     defects: list[str]
@@ -121,7 +123,8 @@ def show_message(session: Session, message_id: int, tz: tzinfo) -> MessageView:
         stored_at=message.created_at.astimezone(tz).isoformat(timespec="minutes"),
         headers=_headers(parsed) if parsed else _stored_headers(message, tz),
         authenticity=message.authenticity, reasons=list(message.reasons),
-        match_rule=message.match_rule, triage=message.triage, ticket=message.ticket,
+        match_rule=message.match_rule, triage=message.triage, admission=message.admission,
+        hold=message.hold, ticket=message.ticket,
         bounced=list(message.bounced), defects=list(message.defects), note=message.note,
         size=len(raw), sha256=message.sha256, is_mail=mail,
         file_type=file_extension(raw) if raw else "",

@@ -130,7 +130,8 @@ def watch(ws: Workspace) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @with_workspace
 def inbox(ws: Workspace, as_json: bool) -> None:
-    """Messages waiting for a person: unmatched, probable matches, suspicious replies."""
+    """Messages waiting for a person, each with why: unmatched, probable matches, senders
+    that are not the platform's, unproven or suspicious replies, kinds in doubt."""
     with db.transaction(ws.engine) as session:
         items = inbox_items(session)
     if as_json:
@@ -140,7 +141,8 @@ def inbox(ws: Workspace, as_json: bool) -> None:
         click.echo("the inbox is empty")
         return
     table = Table("id", "received", "from", "subject, first lines", "kind", "authenticity",
-                  "request", title="messages waiting for a person", title_justify="left")
+                  "request", "why it waits", title="messages waiting for a person",
+                  title_justify="left")
     for item in items:
         style = "bold red" if item.authenticity == "suspicious" else ""
         subject = cell(item.subject[:50])
@@ -148,7 +150,8 @@ def inbox(ws: Workspace, as_json: bool) -> None:
             subject.append(f"\n{line}", style="dim")
         table.add_row(str(item.id), cell((item.received_at or "-")[:16]), cell(item.sender),
                       subject, cell(item.kind), cell(item.authenticity),
-                      cell(f"{item.ref} ({item.match_rule})" if item.ref else "-"), style=style)
+                      cell(f"{item.ref} ({item.match_rule})" if item.ref else "-"),
+                      cell(item.hold), style=style)
     out.print(table)
     click.echo("read one with `tracker message show ID`; sort them with `tracker link ID REF` "
                "or `tracker dismiss ID`")

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from tracker import db
+from tracker.admission import RULES
 from tracker.cli.base import TrackerGroup, echo, emit_json, main, with_workspace
 from tracker.errors import InputError
 from tracker.inert import inert_line, inert_text
@@ -67,8 +68,10 @@ def _print(view: MessageView) -> None:
         echo(f"{name}: {inert_line(value)}")
     judged = [("request", view.ref or "-")]
     if view.direction == "in":  # how tracker judged it when it arrived
+        counts = f"{view.admission}: {RULES.get(view.admission, '')}" if view.admission \
+            else "no" + (f" (waits for a person: {view.hold})" if view.hold else "")
         judged += [("match", view.match_rule or "-"), ("authenticity", view.authenticity or "-"),
-                   ("triage", view.triage or "-"), ("ticket", view.ticket),
+                   ("counts", counts), ("triage", view.triage or "-"), ("ticket", view.ticket),
                    ("bounced", "; ".join(view.bounced)), ("reasons", "; ".join(view.reasons)),
                    ("defects", "; ".join(view.defects))]
     judged.append(("note", view.note))
