@@ -36,6 +36,7 @@ from tracker.models import ApprovedDomain, Message, Request, State, utcnow
 from tracker.parsing import ParsedMessage, parse_message
 from tracker.records import (
     MessageFacts,
+    bounced_recipient,
     get_request,
     messages_facts,
     pending_letter,
@@ -400,8 +401,7 @@ def _apply(ws: Workspace, session: Session, request: Request, message: Message, 
     if message.ticket and message.ticket not in request.tickets:
         request.tickets = [*request.tickets, message.ticket]
     if message.kind == "bounce":
-        recipients = {r.lower() for r in message.bounced}
-        if not recipients or request.recipient.lower() in recipients:
+        if bounced_recipient(request.recipient, message.bounced):
             request.delivery_failed = True
         record_event(session, request, "bounced", actor, message=message, at=now, rule=rule,
                      recipients=message.bounced, delivery_failed=request.delivery_failed)

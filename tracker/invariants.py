@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from tracker import clock
 from tracker.admission import RULES
 from tracker.models import Event, Message, Request, State
-from tracker.records import counts_for_clock, derived_state, wait_for
+from tracker.records import bounced_recipient, counts_for_clock, derived_state, wait_for
 from tracker.workspace import Workspace
 
 
@@ -47,12 +47,11 @@ def _request_problems(ws: Workspace, request: Request, messages: Sequence[Messag
     if sorted(request.tickets) != sorted(tickets):
         problems.append(f"{ref}: stored tickets {request.tickets}, its counted mail says "
                         f"{tickets}")
-    recipient = request.recipient.lower()
-    failed = any(m.kind == "bounce" and (not m.bounced or recipient in
-                                         {r.lower() for r in m.bounced}) for m in counted)
-    if failed and not request.delivery_failed:
-        problems.append(f"{ref}: a counted bounce names its recipient, but it is not marked "
-                        "undelivered")
+    failed = any(m.kind == "bounce" and bounced_recipient(request.recipient, m.bounced)
+                 for m in counted)
+    if failed != request.delivery_failed:
+        problems.append(f"{ref}: stored delivery failure {request.delivery_failed}, its "
+                        f"counted bounces say {failed}")
     pending = [m for m in messages if m.direction == "out" and m.status in ("draft", "sending")]
     if len(pending) > 1:
         problems.append(f"{ref}: {len(pending)} letters wait to be sent; at most one may")

@@ -237,6 +237,25 @@ def settle_state(ws: Workspace, session: Session, request: Request, today: date,
     return derived_state(ws, messages, wait)
 
 
+def bounced_recipient(recipient: str, bounced: Sequence[str]) -> bool:
+    """Does a bounce listing *bounced* (none: unreadable) mean *recipient* cannot be reached?"""
+    return not bounced or recipient.lower() in {r.lower() for r in bounced}
+
+
+def refresh_learned(session: Session, request: Request) -> None:
+    """What a request learned from its mail (the platform's tickets, a failed delivery) is
+    what its mail that counts says: a person may have dismissed the message that taught it."""
+    rows = session.exec(select(Message.kind, Message.ticket, Message.bounced).where(
+        Message.request_id == request.id, Message.direction == "in",
+        col(Message.triage).in_(("", "linked"))).order_by(col(Message.id))).all()
+    tickets = list(dict.fromkeys(ticket for _, ticket, _ in rows if ticket))
+    failed = any(kind == "bounce" and bounced_recipient(request.recipient, bounced)
+                 for kind, _, bounced in rows)
+    if tickets != request.tickets:
+        request.tickets = tickets
+    request.delivery_failed = failed
+
+
 def refresh_due(ws: Workspace, session: Session, request: Request, today: date) -> clock.Wait:
     wait = wait_for(ws, request, _message_facts(session, request), today)
     request.due_on = wait.due_on

@@ -14,7 +14,7 @@ from tracker.events import record_event, record_message_event
 from tracker.inbound import apply_message
 from tracker.messages import first_lines
 from tracker.models import ApprovedDomain, Message, Request
-from tracker.records import get_request, settle_state
+from tracker.records import get_request, refresh_learned, settle_state
 from tracker.workspace import Workspace
 
 # What a person may say a message is when linking it (`tracker link --as`).
@@ -121,6 +121,7 @@ def dismiss_message(ws: Workspace, message_id: int, now: datetime, reason: str =
             return message
         # It may have counted before (a linked reply): the request's state is recomputed.
         state = settle_state(ws, session, request, clock.local_date(now, ws.settings.tz))
+        refresh_learned(session, request)
         record_event(session, request, "dismissed", ws.actor, to_state=state, message=message,
                      at=now, reason=reason)
         return message
