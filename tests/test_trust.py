@@ -8,7 +8,7 @@ from email import policy
 from pathlib import Path
 from typing import Any
 
-from conftest import Cli, bounce, border_received
+from conftest import Cli, border_received, bounce
 from dovecot import DovecotServer, dovecot_fixture  # noqa: F401
 from test_cli import example_vars
 
