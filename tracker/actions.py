@@ -258,16 +258,45 @@ def record_reply(ws: Workspace, ref: str, on: datetime, kind: str, note: str, no
 # ---------------------------------------------------------------- deadline and closing
 
 
-def extend_deadline(ws: Workspace, ref: str, rule_text: str, reason: str,
-                    now: datetime) -> Request:
-    """Extend the current wait's deadline (a platform announced an extension)."""
-    if not reason.strip():
-        raise InputError("--reason is required: say who extended the deadline and why")
+@dataclass(frozen=True)
+class Extended:
+    """What `extend_deadline` did: the request as extended, and what staff should know."""
+
+    request: Request
+    warnings: tuple[str, ...]
+
+
+def extend_deadline(ws: Workspace, ref: str, rule_text: str | None, reason: str,
+                    now: datetime, notice: int | None = None) -> Extended:
+    """Extend the current wait's deadline (a platform announced an extension).
+
+    *notice*: the id of the platform's extension notice; its claimed period stands in for a
+    missing *rule_text*, and it dates the extension. A notice (or, without one, the extension)
+    after the deadline it extends is allowed, and warned about: GDPR Art. 12(3) wants the data
+    subject told within the first month.
+    """
     with transaction(ws.engine) as session:
         request = get_request(session, ref)
         if request.state not in (State.AWAITING, State.ACKNOWLEDGED):
             raise StateError(f"{request.ref} is {request.state}; only a request waiting for an "
                              "answer has a deadline to extend")
+        granted, claimed = now, None
+        if notice is not None:
+            message = session.get(Message, notice) if 0 < notice <= MAX_ROW_ID else None
+            if message is None or message.request_id != request.id \
+                    or message.kind != "extension":
+                raise NotFoundError(f"message {notice} is no extension notice of {request.ref}; "
+                                    f"see `tracker request show {request.ref}`")
+            granted, claimed = message.sent_at or now, message.extension or None
+            reason = reason.strip() or (f"extension notice of "
+                                        f"{clock.local_date(granted, ws.settings.tz)} "
+                                        f"(message {notice})")
+        if not reason.strip():
+            raise InputError("--reason is required: say who extended the deadline and why")
+        rule_text = rule_text or claimed
+        if not rule_text:
+            raise InputError("give the extension as RULE (2m, 14d, 10bd or statutory): "
+                             "the notice does not say how long")
         base = clock.parse_rule(request.deadline_rule,
                                 default=ws.settings.organisation.default_deadline)
         if rule_text.strip().lower() == "statutory":
@@ -278,13 +307,24 @@ def extend_deadline(ws: Workspace, ref: str, rule_text: str, reason: str,
         else:
             text = clock.parse_rule(rule_text).text
         before = request.due_on
-        request.extensions = [*request.extensions,
-                              {"rule": text, "granted_at": now.isoformat(), "reason": reason}]
+        record: dict[str, Any] = {"rule": text, "granted_at": granted.isoformat(),
+                                  "reason": reason}
+        if notice is not None:
+            record["notice"] = notice
+        request.extensions = [*request.extensions, record]
         wait = refresh_due(ws, session, request, clock.local_date(now, ws.settings.tz))
+        warnings = []
+        on = clock.local_date(granted, ws.settings.tz)
+        if before is not None and on > before:
+            what = "the notice arrived" if notice is not None else "it was granted"
+            warnings.append(f"{what} on {clock.format_day(on)}, after the deadline of "
+                            f"{clock.format_day(before)} it extends; GDPR Art. 12(3) requires "
+                            "notice of an extension within the first month")
         record_event(session, request, "extended", ws.actor, at=now, rule=text, reason=reason,
+                     notice=notice, late=bool(warnings),
                      due_before=before.isoformat() if before else None,
                      due_after=wait.due_on.isoformat() if wait.due_on else None)
-        return request
+        return Extended(request, tuple(warnings))
 
 
 def close_request(ws: Workspace, ref: str, resolution: str, note: str,

@@ -11,13 +11,15 @@ from tracker.errors import StateError
 from tracker.models import Event, Message, Request, State, utcnow
 
 # Which states a request may move to from each state. "awaiting" -> "awaiting" is a further
-# letter sent while waiting; "answered" -> "awaiting" is a follow-up that starts a new wait.
+# letter sent while waiting; "answered" -> "awaiting" is a follow-up that starts a new wait;
+# "answered" -> "acknowledged" is a person correcting what an answer was (or dismissing it).
 TRANSITIONS: dict[State, frozenset[State]] = {
     State.DRAFT: frozenset({State.AWAITING, State.CLOSED}),
     State.AWAITING: frozenset({State.AWAITING, State.ACKNOWLEDGED, State.ANSWERED, State.CLOSED}),
     State.ACKNOWLEDGED: frozenset({State.AWAITING, State.ACKNOWLEDGED, State.ANSWERED,
                                    State.CLOSED}),
-    State.ANSWERED: frozenset({State.AWAITING, State.ANSWERED, State.CLOSED}),
+    State.ANSWERED: frozenset({State.AWAITING, State.ACKNOWLEDGED, State.ANSWERED,
+                               State.CLOSED}),
     State.CLOSED: frozenset({State.DRAFT, State.AWAITING, State.ACKNOWLEDGED, State.ANSWERED}),
 }
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -379,6 +379,7 @@ def _message(item: Incoming, sha256: str, reading: _Reading, now: datetime) -> M
         reasons=[*match.reasons, *kind.reasons, *verdict.reasons, *admission.reasons],
         match_rule=match.rule, triage="" if admission.counts else "pending",
         admission=admission.rule, hold=admission.hold, ticket=kind.ticket or "",
+        extension=kind.extension or "",
         bounced=list(kind.bounced_recipients), defects=list(parsed.defects),
     )
 
@@ -410,10 +411,27 @@ def _apply(ws: Workspace, session: Session, request: Request, message: Message, 
         record_event(session, request, "delivery_delayed", actor, message=message, at=now,
                      rule=rule, recipients=message.bounced)
         return
+    due_before = request.due_on
     state = settle_state(ws, session, request, clock.local_date(now, ws.settings.tz), history)
+    extra: dict[str, object] = {}
+    if message.kind == "extension":
+        extra = extension_notice_facts(ws, message, due_before)
     record_event(session, request, _EVENTS.get(message.kind, "reply_received"), actor,
                  to_state=state, message=message, at=now, rule=rule,
-                 authenticity=message.authenticity, admission=message.admission)
+                 authenticity=message.authenticity, admission=message.admission, **extra)
+
+
+def extension_notice_facts(ws: Workspace, message: Message,
+                           due_on: date | None) -> dict[str, object]:
+    """What an extension notice claims, and whether it came after the deadline it extends
+    (GDPR Art. 12(3): the data subject must be told within the first month)."""
+    arrived = clock.local_date(message.sent_at, ws.settings.tz) if message.sent_at else None
+    late = bool(arrived and due_on and arrived > due_on)
+    facts: dict[str, object] = {"claims": message.extension or None, "late": late}
+    if late:
+        facts["warning"] = (f"the notice arrived on {arrived}, after the deadline of {due_on} "
+                            "it claims to extend")
+    return facts
 
 
 _EVENTS = {"reply": "reply_received", "auto_reply": "acknowledged",

@@ -159,6 +159,7 @@ class Message(SQLModel, table=True):
     hold: str = ""  # why it waits for a person (triage "pending"), in one line
     triage: str = Field(default="", index=True)  # "" | "pending" | "linked" | "dismissed"
     ticket: str = ""
+    extension: str = ""  # an extension notice's claimed period ("2m"), when it says one
     bounced: list[str] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
     defects: list[str] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
 

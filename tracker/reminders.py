@@ -54,22 +54,37 @@ def plan_reminder(*, state: str, overdue: bool, delivery_failed: bool, has_draft
                   letters_on: list[date], templates_sent: list[str], started_on: date | None,
                   due_on: date | None, as_of: date, settings: ReminderSettings,
                   authority: str = "", calendar: clock.BusinessCalendar | None = None,
-                  discarded_on: Sequence[date] = ()) -> Plan:
+                  discarded_on: Sequence[date] = (),
+                  information_requested_on: date | None = None,
+                  extension_notice_on: date | None = None) -> Plan:
     """Decide the next step for one request (pure).
 
     *discarded_on*: the days follow-ups were drafted that staff then discarded. Such a draft
     was the window's reminder: the next one is due ``every`` after it, not the next morning.
+    *information_requested_on*: the platform asked us for something (identity, details) on
+    that day; until a letter of ours follows, chasing it for an answer would be wrong.
+    *extension_notice_on*: it announced an extension nobody has applied yet.
     """
     if state in (State.DRAFT, State.CLOSED, State.ANSWERED) or not letters_on:
         return Plan("none", None, "")
     if delivery_failed:
         return Plan("fix-address", None,
                     "the letter bounced: find a working address and send it again")
+    if information_requested_on is not None and information_requested_on >= max(letters_on):
+        return Plan("give-information", None,
+                    f"the platform asked for information on "
+                    f"{clock.format_day(information_requested_on)}: read it (tracker inbox, "
+                    "tracker message show) and answer it")
     if not overdue:
         left = (due_on - as_of).days if due_on else None
         return Plan("wait", None, f"wait: due in {left} days" if left is not None else "wait")
     if has_draft:
         return Plan("none", None, "a drafted letter is waiting to be reviewed and sent")
+    if extension_notice_on is not None:
+        return Plan("review-extension", None,
+                    f"the platform announced an extension on "
+                    f"{clock.format_day(extension_notice_on)}: apply it with `tracker extend` "
+                    "if it is lawful, else send a follow-up")
     every = clock.parse_rule(settings.every)
     calendar = calendar or clock.BusinessCalendar()
     if clock.apply_rule(max(letters_on), every, calendar) > as_of:
@@ -119,6 +134,9 @@ def plan_for(ws: Workspace, request: Request, messages: list[Message], as_of: da
 
         found = load_authorities().get(platform.lead_authority)
         authority = found.name if found else platform.lead_authority
+    from tracker.status import build_row
+
+    row = build_row(ws, request, messages, as_of)
     return plan_reminder(
         state=request.state, overdue=wait.overdue, delivery_failed=request.delivery_failed,
         has_draft=pending_letter(messages) is not None,
@@ -127,7 +145,13 @@ def plan_for(ws: Workspace, request: Request, messages: list[Message], as_of: da
         due_on=wait.due_on, as_of=as_of, settings=ws.settings.reminders, authority=authority,
         calendar=ws.calendar_for(request.platform_slug),
         discarded_on=discarded_follow_ups(messages, tz, as_of),
+        information_requested_on=_day(row.information_requested_on),
+        extension_notice_on=_day(row.extension_notice_on),
     )
+
+
+def _day(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
 
 
 def discarded_follow_ups(messages: Sequence[MessageFacts], tz: ZoneInfo,

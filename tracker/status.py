@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from tracker import clock
 from tracker.models import Event, Message, Request, State
 from tracker.records import (
+    RESPONSE_KINDS,
     MessageFacts,
     RequestFacts,
     as_utc,
@@ -90,6 +91,10 @@ class StatusRow:
     explanation: str
     pending_draft: str | None  # the template of the letter waiting to be sent, if any
     acknowledged_on: str | None  # the day the platform acknowledged the unanswered letter
+    # The platform asked us for something (identity, details) during this wait: a next step.
+    information_requested_on: str | None
+    # It announced an extension during this wait that no `tracker extend` has applied yet.
+    extension_notice_on: str | None
 
     def to_dict(self) -> dict[str, Any]:
         # Every field is a plain value: a shallow copy is asdict() without its deep copying.
@@ -113,12 +118,30 @@ def acknowledged_on(ws: Workspace, messages: Sequence[MessageFacts],
     The same acknowledgements as make a request "acknowledged" (`records.derived_state`):
     ones that count, from the day the current wait began; a follow-up does not undo them.
     """
+    days = _response_days(ws, messages, wait, RESPONSE_KINDS)
+    return min(days, default=None)
+
+
+def _response_days(ws: Workspace, messages: Sequence[MessageFacts], wait: clock.Wait,
+                   kinds: Sequence[str]) -> list[date]:
+    """Days of the counted responses of *kinds* since the unanswered wait began."""
     if wait.answered or wait.started_on is None:
-        return None
+        return []
     days = [clock.local_date(m.sent_at, ws.settings.tz) for m in messages
-            if m.direction == "in" and m.kind == "auto_reply" and m.sent_at is not None
+            if m.direction == "in" and m.kind in kinds and m.sent_at is not None
             and counts_for_clock(m)]
-    return min((day for day in days if day >= wait.started_on), default=None)
+    return sorted(day for day in days if day >= wait.started_on)
+
+
+def extension_notice_on(ws: Workspace, request: RequestFacts, messages: Sequence[MessageFacts],
+                        wait: clock.Wait) -> date | None:
+    """The day of the latest extension notice of this wait that no extension followed."""
+    notices = _response_days(ws, messages, wait, ("extension",))
+    granted = [clock.local_date(datetime.fromisoformat(e["granted_at"]), ws.settings.tz)
+               for e in request.extensions]
+    if notices and not any(day >= notices[-1] for day in granted):
+        return notices[-1]
+    return None
 
 
 def row_from_wait(ws: Workspace, request: RequestFacts, messages: Sequence[LetterFacts],
@@ -159,6 +182,10 @@ def row_from_wait(ws: Workspace, request: RequestFacts, messages: Sequence[Lette
         explanation=wait.explanation,
         pending_draft=pending,
         acknowledged_on=None if closed else _iso(acknowledged_on(ws, messages, wait)),
+        information_requested_on=None if closed else _iso(max(
+            _response_days(ws, messages, wait, ("information_request",)), default=None)),
+        extension_notice_on=None if closed else _iso(
+            extension_notice_on(ws, request, messages, wait)),
     )
 
 
@@ -243,7 +270,7 @@ def status_rows(ws: Workspace, session: Session, as_of: date, *, platform: str |
                           col(Message.template))
                 .where(col(Message.request_id).is_not(None))
                 .where(sa.or_(col(Message.direction) == "out",
-                              col(Message.kind).in_(["reply", "auto_reply"]),
+                              col(Message.kind).in_(["reply", *RESPONSE_KINDS]),
                               col(Message.authenticity) == "suspicious"))
                 .order_by(col(Message.id))
             )

@@ -140,18 +140,21 @@ def inbox(ws: Workspace, as_json: bool) -> None:
     if not items:
         click.echo("the inbox is empty")
         return
-    table = Table("id", "received", "from", "subject, first lines", "kind", "authenticity",
-                  "request", "why it waits", title="messages waiting for a person",
+    table = Table("id", "received", "from", "subject, first lines, why it waits", "kind",
+                  "authenticity", "request", title="messages waiting for a person",
                   title_justify="left")
     for item in items:
         style = "bold red" if item.authenticity == "suspicious" else ""
         subject = cell(item.subject[:50])
         for line in item.first_lines:  # already inert
             subject.append(f"\n{line}", style="dim")
+        if item.hold:
+            subject.append("\n")
+            subject.append(cell(f"waits: {item.hold}", "italic"))
         table.add_row(str(item.id), cell((item.received_at or "-")[:16]), cell(item.sender),
                       subject, cell(item.kind), cell(item.authenticity),
                       cell(f"{item.ref} ({item.match_rule})" if item.ref else "-"),
-                      cell(item.hold), style=style)
+                      style=style)
     out.print(table)
     click.echo("read one with `tracker message show ID`; sort them with `tracker link ID REF` "
                "or `tracker dismiss ID`")

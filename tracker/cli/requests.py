@@ -14,6 +14,7 @@ from sqlmodel import col, select
 from tracker import actions, clock, compose, db, records, sending
 from tracker.cli.base import (
     TrackerGroup,
+    echo,
     emit_json,
     main,
     now_for,
@@ -259,12 +260,19 @@ def record_reply(ws: Workspace, ref: str, on: str, kind: str, note: str,
 
 @main.command()
 @click.argument("ref")
-@click.argument("rule")
-@click.option("--reason", required=True, help="Who extended it and why.")
+@click.argument("rule", required=False)
+@click.option("--reason", default="", help="Who extended it and why (required without "
+              "--notice).")
+@click.option("--notice", type=int, default=None, metavar="ID",
+              help="The platform's extension notice (a message id): its period and date.")
 @with_workspace
-def extend(ws: Workspace, ref: str, rule: str, reason: str) -> None:
-    """Extend the deadline by RULE (2m, 14d, 10bd, or `statutory`)."""
-    req = actions.extend_deadline(ws, ref, rule, reason, now_for(ws))
+def extend(ws: Workspace, ref: str, rule: str | None, reason: str, notice: int | None) -> None:
+    """Extend the deadline by RULE (2m, 14d, 10bd, or `statutory`), or by what the platform's
+    extension notice (--notice ID) says."""
+    done = actions.extend_deadline(ws, ref, rule, reason, now_for(ws), notice)
+    for warning in done.warnings:
+        echo(f"warning: {warning}", err=True)
+    req = done.request
     due = clock.format_day(req.due_on) if req.due_on else "-"
     click.echo(f"{req.ref} now due {due}")
 

@@ -21,7 +21,7 @@ from sqlmodel import Session, col
 
 from tracker import clock
 from tracker.models import Message, State
-from tracker.records import as_utc, is_answer, utc_column, wait_from
+from tracker.records import RESPONSE_KINDS, as_utc, is_answer, utc_column, wait_from
 from tracker.reminders import discarded_follow_ups, plan_reminder
 from tracker.report.rows import DraftLetter, RequestLine
 from tracker.status import (
@@ -85,7 +85,7 @@ def load_mail(session: Session, since: datetime | None) -> list[tuple[Any, ...]]
     suspicious mail of all time; bounces and the like only from the week (they move no clock
     and no statistic).
     """
-    wanted = [col(Message.direction) == "out", col(Message.kind).in_(["reply", "auto_reply"]),
+    wanted = [col(Message.direction) == "out", col(Message.kind).in_(["reply", *RESPONSE_KINDS]),
               col(Message.authenticity) == "suspicious"]
     if since is not None:
         wanted.append(col(Message.sent_at) >= since)
@@ -164,6 +164,8 @@ class Evaluator:
             settings=self.ws.settings.reminders, authority=authority,
             calendar=self.ws.calendar_for(request.platform_slug),
             discarded_on=discarded_follow_ups(mails, tz, as_of),
+            information_requested_on=_day(row.information_requested_on),
+            extension_notice_on=_day(row.extension_notice_on),
         )
         rule = clock.parse_rule(request.deadline_rule, default=self.default_rule)
         deadline_days = due_in_days = None
@@ -207,3 +209,7 @@ def evaluate_all(ws: Workspace, session: Session, as_of: date, since: datetime |
     by_request, inbound = group_mail(load_mail(session, since))
     evaluator = Evaluator(ws, as_of)
     return [evaluator.evaluate(r, by_request.get(r.id, [])) for r in requests], inbound
+
+
+def _day(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None

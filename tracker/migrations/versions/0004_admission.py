@@ -1,4 +1,5 @@
-"""admission: which rule let an inbound message count, why one waits; approved sender domains
+"""admission: which rule let an inbound message count, why one waits, an extension notice's
+claim; approved sender domains
 
 Revision ID: 0004
 Revises: 0003
@@ -32,6 +33,7 @@ def upgrade() -> None:
     with op.batch_alter_table('message', schema=None) as batch_op:
         batch_op.add_column(sa.Column('admission', sa.String(), nullable=False, server_default=empty))
         batch_op.add_column(sa.Column('hold', sa.String(), nullable=False, server_default=empty))
+        batch_op.add_column(sa.Column('extension', sa.String(), nullable=False, server_default=empty))
     # Say by which rule the messages stored before this revision counted, rather than guess.
     message = sa.table('message', *(sa.column(name) for name in (
         'admission', 'direction', 'request_id', 'channel', 'triage')))
@@ -45,6 +47,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table('message', schema=None) as batch_op:
+        batch_op.drop_column('extension')
         batch_op.drop_column('hold')
         batch_op.drop_column('admission')
     with op.batch_alter_table('approveddomain', schema=None) as batch_op:
