@@ -167,9 +167,10 @@ def unrelated(rng: random.Random, when: datetime, attach: bool) -> bytes:
         subject = f"Order #{rng.randint(100000, 999999)} {subject}"  # looks like a ticket
     headers = ["Return-Path: <bounce-" + f"{rng.getrandbits(32):08x}@{domain}>",
                f"Delivered-To: {OUR_ADDRESS}",
-               *_received(rng, domain, when),
+               # Our border writes its results above the Received headers, as servers do.
                f"Authentication-Results: mx.{OUR_DOMAIN}; dkim=pass header.d={domain}; "
-               f"spf=pass smtp.mailfrom={domain}; dmarc=pass header.from={domain}"]
+               f"spf=pass smtp.mailfrom={domain}; dmarc=pass header.from={domain}",
+               *_received(rng, domain, when)]
     if rng.random() < 0.7:
         headers.append(_dkim(rng, domain))
     headers += [f"From: {shown} <{sender}>", f"To: {OUR_ADDRESS}"]
@@ -204,10 +205,9 @@ def reply(rng: random.Random, when: datetime, letter: Letter, *, by_subject: boo
     if by_subject:
         subject = f"[{letter.ref}] {subject}"
     headers = [f"Return-Path: <{sender}>", f"Delivered-To: {OUR_ADDRESS}",
-               *_received(rng, domain, when),
                f"Authentication-Results: mx.{OUR_DOMAIN}; dkim=pass header.d={domain}; "
                f"spf=pass smtp.mailfrom={domain}; dmarc=pass header.from={domain}",
-               _dkim(rng, domain), f"From: Platform Legal <{sender}>", f"To: {OUR_ADDRESS}",
+               *_received(rng, domain, when), _dkim(rng, domain), f"From: Platform Legal <{sender}>", f"To: {OUR_ADDRESS}",
                f"Subject: {subject}", f"Date: {format_datetime(when)}",
                f"Message-ID: {_mid(rng, domain)}"]
     if not by_subject:

@@ -322,7 +322,7 @@ def test_inspect_shows_judgement_without_storing(cli: Cli, tmp_path: Path) -> No
     path.write_bytes(mail("Re: x", in_reply_to=letter_id,
                           auth="dkim=fail header.d=zoom.us; dmarc=fail header.from=zoom.us"))
     assert cli.json("inspect", str(path))["authenticity"] == "unverified"  # no trusted server
-    data = cli.json("inspect", str(path),
+    data = cli.json("inspect", str(path), "--trust-mailbox",
                     env={"TRACKER_IMAP_TRUSTED_AUTHSERV_IDS": "mx.hrgroup.example"})
     assert (data["classification"], data["authenticity"], data["matched_ref"],
             data["match_rule"]) == ("reply", "suspicious", ref, "in-reply-to")

@@ -12,9 +12,10 @@ one pass, one message per pass, or imported from a file ends in the same state.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -223,6 +224,27 @@ def read_message(ws: Workspace, raw: bytes, index: MatchIndex, trust: Trust) -> 
     return _Reading(parsed, kind, match, verdict, admission)
 
 
+def inspect_message(ws: Workspace, session: Session, raw: bytes, trust: Trust) -> dict[str, Any]:
+    """How tracker would read *raw* now, stored nowhere (`tracker inspect`)."""
+    reading = read_message(ws, raw, build_index(ws, session), trust)
+    parsed, kind, match, verdict = reading.parsed, reading.kind, reading.match, reading.verdict
+    admission = reading.admission
+    return {
+        "subject": parsed.headers.subject, "from": parsed.headers.from_addr,
+        "date": parsed.headers.date.isoformat() if parsed.headers.date else None,
+        "message_id": parsed.headers.message_id,
+        "classification": kind.kind, "classification_doubt": kind.doubt or None,
+        "extension_claimed": kind.extension, "bounced_recipients": list(kind.bounced_recipients),
+        "ticket": kind.ticket, "authenticity": admission.authenticity,
+        "authenticity_reasons": [*verdict.reasons, *admission.reasons],
+        "matched_ref": match.ref, "match_rule": match.rule or None, "probable": match.probable,
+        "would_store": match.relevant, "would_count": admission.counts,
+        "admission": admission.rule or None, "would_wait_because": admission.hold or None,
+        "match_reasons": list(match.reasons), "classification_reasons": list(kind.reasons),
+        "defects": list(parsed.defects),
+    }
+
+
 def inbound_facts(reading: _Reading) -> list[Fact]:
     """What a stored inbound message teaches later mail (mirrored by `build_index`)."""
     ref, facts = reading.match.ref, []
@@ -240,7 +262,7 @@ class Stored:
     """What `store_messages` did: a result per message it consumed, and what they taught."""
 
     results: list[Message | None]
-    learned: list[Fact]
+    learned: list[Fact]  # everything new the consumed messages taught
 
     @property
     def consumed(self) -> int:
@@ -249,11 +271,12 @@ class Stored:
 
 def store_messages(ws: Workspace, session: Session, batch: Sequence[Incoming],
                    index: MatchIndex, counts: Counts, *, now: datetime | None = None,
-                   trust: Trust | None = None, stop_when_learned: bool = False) -> Stored:
+                   trust: Trust | None = None,
+                   stop_when: Callable[[Incoming, list[Fact]], bool] | None = None) -> Stored:
     """Store each message of *batch* that concerns a request (or needs triage) and apply its
     effects, one after the other; *index* learns from each as it goes.
 
-    With *stop_when_learned*, stop after the first message that taught something new, so that
+    *stop_when(item, new facts)*: stop after a message whose new facts it says matter, so that
     the caller can look again at mail it set aside without that knowledge (the sync's
     pre-screen); otherwise the whole batch is consumed. The database is read a few times per
     batch, not a few times per message, and the new messages are written together.
@@ -285,13 +308,15 @@ def store_messages(ws: Workspace, session: Session, batch: Sequence[Incoming],
             _store_inbound(ws, session, inbound, counts, now, results)
             inbound = []
             results[pos], fact = _store_own_letter(ws, session, item, sha, index, counts, now)
-            learned += index.learn([fact] if fact else [])
+            new = index.learn([fact] if fact else [])
         else:
             reading = read_message(ws, item.raw, index, trust)
+            new = []
             if reading.match.relevant:
                 inbound.append((pos, item, sha, reading))
-                learned += index.learn(inbound_facts(reading))
-        if learned and stop_when_learned:
+                new = index.learn(inbound_facts(reading))
+        learned += new
+        if new and stop_when is not None and stop_when(item, new):
             break
     _store_inbound(ws, session, inbound, counts, now, results)
     for pos, source in copies:  # the same bytes twice in one batch

@@ -16,6 +16,7 @@ to a letter staff sent from their own mail client is known as such when the inbo
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import logging
 import re
@@ -85,18 +86,20 @@ class Screen:
              for key in (*self.index.letters, *self.index.threads)})
 
     @staticmethod
-    def mentions(header: bytes, facts: Sequence[Fact]) -> bool:
-        """Could *header* contain one of *facts*? (A cheap check before a full screen.)"""
-        low = header.lower()
-        for fact in facts:
-            value = fact.value.lower()
-            if fact.kind == "ticket":
-                needles = re.findall(r"\d{3,}", value) or [value]
-            else:
-                needles = [value.strip().strip("<>")]
-            if any(needle.encode("utf-8", "replace") in low for needle in needles):
-                return True
-        return False
+    def needles(fact: Fact) -> list[bytes]:
+        """What a lower-cased header carrying *fact* must contain (a superset check)."""
+        value = fact.value.lower()
+        if fact.kind == "ticket":  # its number, however the subject writes the rest
+            found = re.findall(r"\d{3,}", value) or [value]
+        else:
+            found = [value.strip().strip("<>")]
+        return [needle.encode("utf-8", "replace") for needle in found]
+
+    @staticmethod
+    def mentions(low: bytes, facts: Sequence[Fact]) -> bool:
+        """Could the lower-cased header *low* contain one of *facts*? (A cheap check before a
+        full screen.)"""
+        return any(needle in low for fact in facts for needle in Screen.needles(fact))
 
     def __call__(self, header: bytes, *, sent_folder: bool = False) -> bool:
         return (self.may_concern(header, sent_folder=sent_folder)
@@ -242,22 +245,42 @@ class _ChunkReader:
                 set_aside[uid] = header
         fetched, missing = self._fetch(wanted)
         order = [uid for uid in chunk if not missing or uid < min(missing)]
+        lowered = {uid: header.lower() for uid, header in set_aside.items()}
+        # All set-aside headers in one string, in UID order: one search finds whether a fact
+        # appears in any header after a given message (thousands of checks in a first sync).
+        aside = sorted(lowered)
+        starts, offset = [], 0
+        for uid in aside:
+            starts.append(offset)
+            offset += len(lowered[uid]) + 1
+        blob = b"\0".join(lowered[uid] for uid in aside)
+
+        def matters(item: Incoming, facts: list[Fact]) -> bool:
+            """Could what *item* taught make a message set aside after it relevant?"""
+            first = bisect.bisect_right(aside, item.source.uid or 0)
+            return first < len(aside) and any(
+                blob.find(needle, starts[first]) != -1
+                for fact in facts for needle in Screen.needles(fact))
+
         pos = 0
         while pos < len(order):
             todo = [uid for uid in order[pos:] if uid in fetched]
             batch = [Incoming(fetched[uid].raw, self._source(uid), fetched[uid].internaldate,
                               own=sent) for uid in todo]
             stored = store_messages(self.ws, session, batch, self.screen.index, self.counts,
-                                    now=self.now(), trust=self.trust, stop_when_learned=True)
-            if not stored.learned:
+                                    now=self.now(), trust=self.trust, stop_when=matters)
+            self.screen.refresh()  # what this batch taught, for the next one
+            if stored.consumed == len(batch):
                 break
-            # What the last message taught may make one set aside after it relevant: look
-            # again before storing anything after it.
-            self.screen.refresh()
+            # The last message taught something a message set aside after it may carry: look
+            # at those again before storing anything after it.
             pos = order.index(todo[stored.consumed - 1]) + 1
-            again = [uid for uid in order[pos:] if uid in set_aside
-                     and self.screen.mentions(set_aside[uid], stored.learned)
-                     and self.screen(set_aside.pop(uid), sent_folder=sent)]
+            again = []
+            for uid in order[pos:]:
+                if uid in set_aside and Screen.mentions(lowered[uid], stored.learned):
+                    header, _ = set_aside.pop(uid), lowered.pop(uid)
+                    if self.screen(header, sent_folder=sent):
+                        again.append(uid)
             more, lost = self._fetch(again)
             fetched.update(more)
             if lost:

@@ -15,16 +15,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from tracker import db
-from tracker.authenticity import judge
-from tracker.classify import classify
+from tracker.authenticity import Trust
 from tracker.cli.base import emit_json, main, now_for, out, with_workspace
 from tracker.errors import InputError
 from tracker.files import read_file
 from tracker.importer import import_path
-from tracker.inbound import Counts, build_index
+from tracker.inbound import Counts, inspect_message, mailbox_trust
 from tracker.inert import cell
-from tracker.matching import match_message
-from tracker.parsing import parse_message
 from tracker.sync import sync_all
 from tracker.triage import LINK_KINDS, dismiss_message, inbox_items, link_message
 from tracker.watch import watch as run_watch
@@ -79,15 +76,22 @@ def sync(ws: Workspace, as_json: bool) -> None:
     _report(counts, as_json, "sync")
 
 
+def _trust_options(command: Any) -> Any:
+    """--received-by and --trust-mailbox: whose Authentication-Results in files count."""
+    command = click.option(
+        "--trust-mailbox", is_flag=True,
+        help="The files are an export of the organisation's own mailbox: trust them as "
+             "[imap] trusted_authserv_ids says.")(command)
+    return click.option(
+        "--received-by", "received_by", multiple=True, metavar="SERVER",
+        help="The authserv-id of the server these messages came in through (repeat); its "
+             "Authentication-Results then count. Without it (or --trust-mailbox) no message "
+             "from a file is verified.")(command)
+
+
 @main.command(name="import")
 @click.argument("path", type=click.Path(exists=True))
-@click.option("--received-by", "received_by", multiple=True, metavar="SERVER",
-              help="The authserv-id of the server these messages came in through (repeat); "
-                   "its Authentication-Results then count. Without it (or --trust-mailbox) "
-                   "no message from a file is verified.")
-@click.option("--trust-mailbox", is_flag=True,
-              help="The files are an export of the organisation's own mailbox: trust them as "
-                   "[imap] trusted_authserv_ids says.")
+@_trust_options
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @with_workspace
 def import_(ws: Workspace, path: str, received_by: tuple[str, ...], trust_mailbox: bool,
@@ -190,33 +194,20 @@ def dismiss(ws: Workspace, message: int, reason: str) -> None:
 
 @main.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@_trust_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @with_workspace
-def inspect(ws: Workspace, file: str, as_json: bool) -> None:
+def inspect(ws: Workspace, file: str, received_by: tuple[str, ...], trust_mailbox: bool,
+            as_json: bool) -> None:
     """Show how tracker sees an .eml file, without storing anything."""
     raw = read_file(Path(file))
     if not raw:
         raise InputError(f"{file} is empty")
-    parsed = parse_message(raw)
-    kind = classify(parsed)
-    verdict = judge(raw, parsed.headers.from_addr.rpartition("@")[2],
-                    ws.settings.imap.trusted_authserv_ids,
-                    dkim_check=ws.settings.imap.dkim_verify)
+    if received_by and trust_mailbox:
+        raise InputError("give --received-by or --trust-mailbox, not both")
+    trust = mailbox_trust(ws) if trust_mailbox else Trust.of(received_by)
     with db.transaction(ws.engine) as session:
-        index = build_index(ws, session)
-    match = match_message(parsed.headers, index, ticket=kind.ticket,
-                          original_ids=kind.original_message_ids)
-    data = {
-        "subject": parsed.headers.subject, "from": parsed.headers.from_addr,
-        "date": parsed.headers.date.isoformat() if parsed.headers.date else None,
-        "message_id": parsed.headers.message_id,
-        "classification": kind.kind, "bounced_recipients": list(kind.bounced_recipients),
-        "ticket": kind.ticket, "authenticity": verdict.authenticity,
-        "authenticity_reasons": list(verdict.reasons), "matched_ref": match.ref,
-        "match_rule": match.rule or None, "probable": match.probable,
-        "would_store": match.relevant, "match_reasons": list(match.reasons),
-        "classification_reasons": list(kind.reasons), "defects": list(parsed.defects),
-    }
+        data = inspect_message(ws, session, raw, trust)
     if as_json:
         emit_json(data)
         return
