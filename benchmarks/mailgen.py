@@ -207,7 +207,8 @@ def reply(rng: random.Random, when: datetime, letter: Letter, *, by_subject: boo
     headers = [f"Return-Path: <{sender}>", f"Delivered-To: {OUR_ADDRESS}",
                f"Authentication-Results: mx.{OUR_DOMAIN}; dkim=pass header.d={domain}; "
                f"spf=pass smtp.mailfrom={domain}; dmarc=pass header.from={domain}",
-               *_received(rng, domain, when), _dkim(rng, domain), f"From: Platform Legal <{sender}>", f"To: {OUR_ADDRESS}",
+               *_received(rng, domain, when), _dkim(rng, domain),
+               f"From: Platform Legal <{sender}>", f"To: {OUR_ADDRESS}",
                f"Subject: {subject}", f"Date: {format_datetime(when)}",
                f"Message-ID: {_mid(rng, domain)}"]
     if not by_subject:
