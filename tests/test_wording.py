@@ -1,0 +1,81 @@
+"""The wording tables' helpers: the platform's own text, sentences, periods as deadline rules."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tracker import clock, wording
+
+ZENDESK = """##- Please type your reply above this line -##
+
+Your request (4417) has been updated. To add additional comments, reply to this email.
+----------------------------------------------
+
+Jamie (Zoom Support)
+
+Mar 26, 2026, 17:30 UTC
+
+Your account has been reinstated.
+
+----------------------------------------------
+
+Human Rights Group
+
+Mar 2, 2026, 10:00 UTC
+
+Please provide the data within two further months.
+"""
+
+
+@pytest.mark.parametrize(("text", "kept", "cut"), [
+    (ZENDESK, "has been reinstated", "two further months"),
+    ("Done.\n\n-----Original Message-----\nFrom: us\n\nPlease provide", "Done.", "Please"),
+    ("Done.\n\n________________________________\nFrom: Human Rights Group <a@b.example>\n"
+     "Sent: Tuesday, March 3, 2026 10:00 AM\nPlease provide", "Done.", "Please"),
+    ("Done.\nFrom: Human Rights Group <a@b.example>\nSent: Tuesday\n\nPlease provide", "Done.",
+     "Please"),
+    ("Done.\nOn Tue, 3 Mar 2026 at 10:00, Human Rights Group <inquiries@hrgroup.\n"
+     "example> wrote:\nPlease provide", "Done.", "Please"),
+    ("好的。\n------------------ 原始邮件 ------------------\n请提供", "好的。", "请提供"),
+    ("好的。\n在 2026年3月3日 10:00，Human Rights Group 写道：\n请提供", "好的。", "请提供"),
+    ("好的。\n寄件者: Human Rights Group\n請提供", "好的。", "請提供"),
+    ("Noted.\n> Please provide\nThanks.", "Thanks.", "Please"),
+    # A decorative rule before any text of the platform's is no quote header.
+    ("------------------------------\nTicket 123\n------------------------------\nDone.",
+     "Done.", "\0"),
+])
+def test_own_text_cuts_quotes_and_history(text: str, kept: str, cut: str) -> None:
+    own = wording.own_text(text)
+    assert kept in own
+    assert cut not in own
+
+
+def test_sentences_join_wrapped_lines_and_split_chinese() -> None:
+    text = ("Your request has been\nreceived. Next one!\n- a bullet\n- another\n\n"
+            "我们已收到您的\n请求。请提供资料；谢谢")
+    assert wording.sentences(text) == ["Your request has been received.", "Next one!",
+                                       "- a bullet", "- another", "我们已收到您的请求",
+                                       "请提供资料", "谢谢"]
+
+
+@pytest.mark.parametrize(("number", "unit", "rule"), [
+    ("two", "months", "2m"), (None, "month", "1m"), ("45", "days", "45d"),
+    ("forty-five", "calendar days", "45d"), ("10", "business days", "10bd"),
+    ("3", "working days", "3bd"), ("two", "weeks", "14d"), ("两", "个月", "2m"),
+    ("兩", "個月", "2m"), ("四十五", "天", "45d"), ("十", "工作日", "10bd"), ("二", "周", "14d"),
+    ("999", "months", None), ("0", "days", None), ("百", "天", None),
+])
+def test_period_rule_is_a_rule_tracker_reads(number: str | None, unit: str,
+                                             rule: str | None) -> None:
+    assert wording.period_rule(number, unit) == rule
+    if rule is not None:
+        assert clock.parse_rule(rule).text == rule
+
+
+def test_phrase_is_one_short_printable_line() -> None:
+    match = re.search(r".+", "a\u202eb\x1b[2J\tc" + "x" * 100, re.S)
+    assert match is not None
+    words = wording.phrase(match)
+    assert len(words) == 70 and words.endswith("…") and words.isprintable()
