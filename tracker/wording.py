@@ -43,13 +43,14 @@ SUBJECT_ACK_EN = _compile(
 )
 SUBJECT_ACK_ZH = _compile(
     r"自动回复|自動回覆|自動回復|自动答复|外出(回复|中)|不在办公室|休假中",
-    r"(我们|我們)?已(收到|接獲|接获)(您|你)的(请求|請求|邮件|郵件|来信|來信|来函|申请|申請)",
+    r"(我们|我們)?已(收到|接獲|接获)(您|你)的(请求|請求|邮件|郵件|来信|來信|来函|申请|申請|申诉|"
+    r"申訴|举报|檢舉|反馈|意見)",
 )
 
 # --- the first lines of an acknowledgement or an out-of-office reply ---------------------------
 
-_RECEIVED_WHAT = (r"(request|message|e-?mail|inquiry|enquiry|ticket|submission|report|appeal|"
-                  r"letter|correspondence|form)")
+_RECEIVED_WHAT = (r"(request|message|e-?mail|inquiry|enquiry|ticket|case|submission|report|"
+                  r"appeal|letter|correspondence|form)")
 ACK_EN = _compile(
     rf"\bwe('ve| have)? (received|logged|registered) your ({_RECEIVED_WHAT}|[\w -]{{1,30}}"
     rf" {_RECEIVED_WHAT})\b",
@@ -67,7 +68,7 @@ ACK_EN = _compile(
 )
 ACK_ZH = _compile(
     r"已(经|經)?(收到|接获|接獲|收悉)(您|你)?的?(请求|請求|邮件|郵件|来信|來信|来函|來函|申请|"
-    r"申請|查询|查詢|投诉|投訴|反馈|反饋|留言|问题|問題)",
+    r"申請|申诉|申訴|查询|查詢|投诉|投訴|举报|檢舉|反馈|反饋|留言|问题|問題)",
     r"(此|本|这|這)(封)?(邮件|郵件|信息|訊息|消息)(为|為|是|由)?(系统|系統)?(自动|自動)",
     r"自动回复|自動回覆|自動回復",
     r"(将|將|会|會)(尽快|盡快)(回复|回覆|答复|答覆|处理|處理|与您联系|與您聯繫|与您联络|與您聯絡)",
