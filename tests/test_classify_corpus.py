@@ -39,6 +39,18 @@ EXPECTED: dict[str, tuple[str, bool, str | None, str | None]] = {
     "answer_quoted_tiktok_zh_hant.eml": ("reply", False, None, None),
     "answer_noreply_instagram_en.eml": ("reply", False, None, None),
     "answer_gmail_quoted_zoom_zh_hans.eml": ("reply", False, None, None),
+    # Extension notices, with the period they claim as a deadline rule.
+    "extension_gdpr_meta_en.eml": ("extension", False, None, "2m"),
+    "extension_gdpr_google_en.eml": ("extension", False, None, "2m"),
+    "extension_ccpa_x_en.eml": ("extension", False, "ref:_00D4x2Jbw._5004x01LmNo:ref", "45d"),
+    "extension_ccpa_tiktok_en.eml": ("extension", False, None, "45d"),
+    "extension_no_period_microsoft_en.eml": ("extension", False, None, None),
+    "extension_auto_submitted_zendesk_en.eml": ("extension", False, "Request #4417", "30d"),
+    "extension_gdpr_zoom_zh_hans.eml": ("extension", False, "Request #4533", "2m"),
+    "extension_gdpr_instagram_zh_hant.eml": ("extension", False, None, "2m"),
+    "extension_no_period_tiktok_zh_hans.eml": ("extension", False, None, None),
+    "extension_ccpa_x_zh_hant.eml": ("extension", False, "thread::Rm4wAq0YcH3oP8uV2xZ6dB::",
+                                     "45d"),
 }
 
 
@@ -57,5 +69,6 @@ def test_corpus_message(name: str, expected: tuple[str, bool, str | None, str | 
     parsed = parse_message((CORPUS / name).read_bytes())
     result = classify(parsed)
     assert (result.kind, bool(result.doubt), result.ticket, result.extension) == expected, result
-    assert parsed.text.strip()  # the body decoded: no test passes on an empty text
-    assert "\ufffd" not in parsed.text
+    # Well-formed and fully decoded: no row passes on an empty or garbled text.
+    assert parsed.defects == ()
+    assert parsed.text.strip() and "\ufffd" not in parsed.text
