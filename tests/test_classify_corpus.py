@@ -51,6 +51,26 @@ EXPECTED: dict[str, tuple[str, bool, str | None, str | None]] = {
     "extension_no_period_tiktok_zh_hans.eml": ("extension", False, None, None),
     "extension_ccpa_x_zh_hant.eml": ("extension", False, "thread::Rm4wAq0YcH3oP8uV2xZ6dB::",
                                      "45d"),
+    # The platform asks us for something.
+    "info_request_identity_google_zh_hans.eml": ("information_request", False, None, None),
+    "info_request_identity_meta_en.eml": ("information_request", False, None, None),
+    "info_request_details_zendesk_zoom_en.eml": ("information_request", False, "Request #4417",
+                                                 None),
+    "info_request_salesforce_x_en.eml": ("information_request", False,
+                                         "ref:_00D4x2Jbw._5004x01KqZb:ref", None),
+    "info_request_tiktok_zh_hant.eml": ("information_request", False, None, None),
+    "info_request_auto_submitted_microsoft_en.eml": ("information_request", False, None, None),
+    "info_request_google_legal_en.eml": ("information_request", False, None, None),
+    # Boilerplate about more information and longer times stays an acknowledgement.
+    "ack_boilerplate_zendesk_zoom_en.eml": ("auto_reply", False, "Request #4533", None),
+    "ack_boilerplate_tiktok_zh_hans.eml": ("auto_reply", False, None, None),
+    "ack_read_receipt_outlook_en.eml": ("auto_reply", False, None, None),
+    # A person decides.
+    "uncertain_subject_only_tiktok_en.eml": ("auto_reply", True, None, None),
+    "uncertain_extension_and_info_google_en.eml": ("extension", True, None, "1m"),
+    "uncertain_answer_and_info_instagram_zh_hans.eml": ("information_request", True, None, None),
+    "uncertain_ack_and_answer_salesforce_zoom_en.eml": ("auto_reply", True,
+                                                        "ref:_00D3j1xQk._5003j02PqRu:ref", None),
 }
 
 
