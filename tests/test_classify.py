@@ -334,6 +334,14 @@ def test_doubt_quotes_hostile_text_inert() -> None:
     assert all(c.isprintable() for c in result.doubt), result.doubt
 
 
+def test_doubt_stays_one_line_whatever_the_header_holds() -> None:
+    for header in ("Auto-Submitted: auto-generated\x1b]52;c;QUFB\x07\u202e VERIFIED",
+                   "X-Autoreply: yes\x1b[2J\x9b\u2028VERIFIED"):
+        result = classify_bytes(mail("Your request", ANSWER, header))
+        assert result.doubt.startswith(f"marked automatic ({header[:14]}"), result.doubt
+        assert result.doubt.isprintable(), result.doubt
+
+
 @pytest.mark.parametrize(("body", "period"), [
     ("We will need two further months to respond to your request.", "2m"),
     ("We will extend the period by a further two months.", "2m"),
@@ -368,6 +376,7 @@ def test_extension_notices_and_their_period(body: str, period: str | None) -> No
     ("If you have further information, please reply to this email.", "reply"),
     ("Please do not provide sensitive data by email.", "reply"),
     ("Please rate your experience in our survey.", "reply"),
+    ("If you disagree with this decision, please submit an appeal in the Help Center.", "reply"),
     ("We may need to verify your identity.", "reply"),
     ("如需更多信息，我们会与您联系。", "reply"),
     ("请勿回复此邮件。", "reply"),

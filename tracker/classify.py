@@ -296,6 +296,9 @@ def _found(patterns: tuple[re.Pattern[str], ...], items: list[str],
 def _extension(items: list[str]) -> tuple[str, str | None]:
     """The first extension notice among *items* and the first period one of them claims."""
     said, period = "", None
+    whole = "\n".join(items)
+    if not any(p.search(whole) for p in (*_EXTENSION, *wording.PERIOD_EN, *wording.PERIOD_ZH)):
+        return said, period  # the usual case, found in one search per pattern
     for sentence in items:
         if any(h.search(sentence) for h in wording.HEDGES):
             continue
@@ -373,6 +376,7 @@ def classify(parsed: ParsedMessage) -> Classification:
     ticket = extract_ticket(parsed.headers.subject, parsed.text)
     strong, hints, said = _strong_markers(parsed), _header_hints(parsed), _read(parsed)
     kind, doubt = _weigh(strong[0] if strong else "", bool(hints), said)
+    doubt = wording.one_line(doubt)  # a header value in it may hold anything
     reasons = (*(strong or ["no automatic-reply or bounce marker"]), *hints, *said.reasons())
     return Classification(kind, reasons, ticket=ticket, doubt=doubt,
                           extension=said.period if kind == "extension" else None)

@@ -21,7 +21,7 @@ __all__ = [
     "ACK_EN", "ACK_ZH", "ANSWER_EN", "ANSWER_ZH", "EXTENSION_EN", "EXTENSION_ZH", "HEDGES",
     "INFO_EN", "INFO_ZH", "NOT_ASKING", "PERIOD_CONTEXT_EN", "PERIOD_CONTEXT_ZH", "PERIOD_EN",
     "PERIOD_ZH", "SUBJECT_ACK_EN",
-    "SUBJECT_ACK_ZH", "first_match", "own_text", "period_rule", "phrase", "sentences",
+    "SUBJECT_ACK_ZH", "first_match", "one_line", "own_text", "period_rule", "phrase", "sentences",
 ]
 
 
@@ -193,6 +193,7 @@ HEDGES = _compile(
     r"allows?|permits?|entitles?)\b",
     r"\bmay (be|need|ask|take|require|contact|request|extend|have to)\b",
     r"\b(should|when|after) (you|we|there)\b|\b(can|could) (be extended|extend|take)\b",
+    r"\bif you (disagree|believe|think|feel)\b",  # "…, please submit an appeal" is no request
     r"\bwill ask you\b",
     r"如果|如需|如有|若您|若我|若需|倘若|可能|一旦|届时|屆時|视情况|視情況|有时|有時|通常|一般",
 )
@@ -261,17 +262,25 @@ def sentences(text: str) -> list[str]:
 def first_match(patterns: tuple[re.Pattern[str], ...], items: list[str],
                 skip: tuple[re.Pattern[str], ...] = ()) -> tuple[str, re.Match[str]] | None:
     """The first sentence of *items* that a pattern matches and no *skip* pattern does."""
-    for sentence in items:
+    # Most patterns match nowhere: one search each over the whole text rules them out.
+    whole = "\n".join(items)
+    patterns = tuple(p for p in patterns if p.search(whole))
+    for sentence in items if patterns else ():
         for pattern in patterns:
             if (match := pattern.search(sentence)) and not any(s.search(sentence) for s in skip):
                 return sentence, match
     return None
 
 
+def one_line(text: str) -> str:
+    """*text* as one printable line: controls, bidi marks and line breaks become spaces."""
+    words = "".join(" " if unicodedata.category(c)[0] in "CZ" else c for c in text)
+    return _SPACE.sub(" ", words).strip()
+
+
 def phrase(match: re.Match[str], limit: int = 70) -> str:
-    """The matched words, safe to quote in one line: no controls, bidi or line breaks."""
-    words = "".join(" " if unicodedata.category(c)[0] in "CZ" else c for c in match.group(0))
-    words = _SPACE.sub(" ", words).strip()
+    """The matched words, safe to quote in one line (see `one_line`), at most *limit* long."""
+    words = one_line(match.group(0))
     return words if len(words) <= limit else words[: limit - 1] + "…"
 
 
