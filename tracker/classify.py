@@ -230,7 +230,7 @@ _PERIODS = ((wording.PERIOD_EN, wording.PERIOD_CONTEXT_EN),
 
 
 def _strong_markers(parsed: ParsedMessage) -> list[str]:
-    """Headers that only a machine answering on its own sets: each decides alone."""
+    """Markers that only a machine writing on its own sets: each decides alone."""
     msg, head = parsed.message, parsed.headers
     strong: list[str] = []
     keyword = re.split(r"[\s;(]", head.auto_submitted, maxsplit=1)[0]
@@ -336,25 +336,26 @@ def _read(parsed: ParsedMessage) -> _Reading:
 def _weigh(strong: str, hinted: bool, said: _Reading) -> tuple[Kind, str]:
     """The kind and, when the evidence conflicts or is thin, the one line why a person decides.
 
-    An extension notice or a request for information needs staff whatever else the message
-    says; a strong header makes the rest automatic; wording and weak headers decide only
-    together, and an answer's wording always raises a doubt against them.
+    An extension notice or a request for information is a next step for staff whatever else
+    the message says. A strong marker makes the rest automatic. Wording and weak headers
+    decide only together. Against answer wording the kind stays what the marker or the
+    acknowledgement's wording claims, and the doubt holds the message for a person.
     """
-    ack = said.ack or said.subject_ack
-    answer = f'an answer ("{said.answer}")'
+    answer = f'an answer ("{said.answer}")' if said.answer else ""
     if said.extension:
         notice = f'reads like an extension notice ("{said.extension}")'
         if said.information:
             return "extension", f'{notice} and also like a request for information ' \
                                 f'("{said.information}")'
-        return "extension", f"{notice} but also like {answer}" if said.answer else ""
+        return "extension", f"{notice} but also like {answer}" if answer else ""
     if said.information:
         request = f'reads like a request for information ("{said.information}")'
-        return "information_request", f"{request} but also like {answer}" if said.answer else ""
+        return "information_request", f"{request} but also like {answer}" if answer else ""
     if strong:
-        return "auto_reply", f"marked automatic ({strong}) but reads like {answer}" \
-            if said.answer else ""
-    if said.answer:
+        return "auto_reply", f"marked automatic ({strong}) but reads like {answer}" if answer \
+            else ""
+    ack = said.ack or said.subject_ack
+    if answer:
         if ack:
             return "auto_reply", f'reads like an acknowledgement ("{ack}") but also like {answer}'
         return "reply", ""
@@ -363,7 +364,7 @@ def _weigh(strong: str, hinted: bool, said: _Reading) -> tuple[Kind, str]:
     if said.subject_ack:
         return "auto_reply", (f'only the subject reads like an acknowledgement '
                               f'("{said.subject_ack}"): no automatic-reply header, and the text '
-                              f"does not read like one")
+                              "does not read like one")
     return "reply", ""
 
 

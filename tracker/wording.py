@@ -20,8 +20,8 @@ import unicodedata
 __all__ = [
     "ACK_EN", "ACK_ZH", "ANSWER_EN", "ANSWER_ZH", "EXTENSION_EN", "EXTENSION_ZH", "HEDGES",
     "INFO_EN", "INFO_ZH", "NOT_ASKING", "PERIOD_CONTEXT_EN", "PERIOD_CONTEXT_ZH", "PERIOD_EN",
-    "PERIOD_ZH", "SUBJECT_ACK_EN",
-    "SUBJECT_ACK_ZH", "first_match", "one_line", "own_text", "period_rule", "phrase", "sentences",
+    "PERIOD_ZH", "SUBJECT_ACK_EN", "SUBJECT_ACK_ZH",
+    "first_match", "one_line", "own_text", "period_rule", "phrase", "sentences",
 ]
 
 
