@@ -342,6 +342,27 @@ def test_doubt_stays_one_line_whatever_the_header_holds() -> None:
         assert result.doubt.isprintable(), result.doubt
 
 
+@pytest.mark.parametrize(("body", "kind"), [
+    ("Thank you for your request. We are processing your request and will respond within one "
+     "month.", "auto_reply"),
+    ("We aim to respond within 45 days. If we need more time, we will let you know.",
+     "auto_reply"),
+    ("Your message has been forwarded to the appropriate team.", "auto_reply"),
+    ("This is an automatic confirmation of your submission.", "auto_reply"),
+    ("我们正在处理您的请求，将尽快答复。", "auto_reply"),
+    ("此邮件由系统自动发送。", "auto_reply"),
+    # The law's periods stated in an acknowledgement are no extension notice.
+    ("We will respond within one month, extendable by two further months.", "auto_reply"),
+    ("Under Article 12(3) this period can be extended by a further two months.", "reply"),
+    # Answers say what was done, not what will be.
+    ("Thank you for your letter of 2 March. Your data has been deleted.", "reply"),
+    ("Thank you for your patience. Please find attached the records.", "reply"),
+])
+def test_acknowledgement_wording_in_the_text(body: str, kind: str) -> None:
+    result = classify_bytes(mail("Your request", body))
+    assert (result.kind, result.doubt) == (kind, "")
+
+
 @pytest.mark.parametrize(("body", "period"), [
     ("We will need two further months to respond to your request.", "2m"),
     ("We will extend the period by a further two months.", "2m"),

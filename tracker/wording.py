@@ -55,11 +55,15 @@ ACK_EN = _compile(
     rf"\bwe('ve| have)? (received|logged|registered) your ({_RECEIVED_WHAT}|[\w -]{{1,30}}"
     rf" {_RECEIVED_WHAT})\b",
     rf"\byour {_RECEIVED_WHAT}\b[^.]{{0,40}}\b(has been|was|is) (successfully )?(received|"
-    r"created|submitted|opened|logged|registered|assigned)\b",
+    r"created|submitted|opened|logged|registered|assigned|forwarded)\b",
     r"\bthis is an? (automated|automatic|auto-?generated|system[- ]generated) (message|"
     r"response|reply|e-?mail|notification|confirmation|acknowledge?ment)\b",
     r"\b(this|the) (message|e-?mail) (was|has been|is) (sent |generated )?automatically\b",
     r"\bwe will (get back to|respond to|reply to|contact|be in touch with) you\b",
+    r"\bwe will (respond|reply|answer)( to (you|your \w+))? (within|in|as soon as|shortly|soon)\b",
+    r"\bwe (aim|endeavou?r|try|strive) to (respond|reply|answer|get back)\b",
+    rf"\bwe('re| are) (currently |now )?(processing|reviewing|looking into|working on|handling)"
+    rf" your ({_RECEIVED_WHAT}|[\w -]{{1,30}} {_RECEIVED_WHAT})\b",
     r"\b(a member of|someone from|one of) our (\w+ )?(team|staff|specialists|agents) will\b",
     r"\b(request|ticket|case|reference) (number|no\.?|id) is\b",
     r"\bI am (currently )?(out of (the )?office|away from|on (annual |parental |sick )?leave|"
@@ -73,6 +77,7 @@ ACK_ZH = _compile(
     r"自动回复|自動回覆|自動回復",
     r"(将|將|会|會)(尽快|盡快)(回复|回覆|答复|答覆|处理|處理|与您联系|與您聯繫|与您联络|與您聯絡)",
     r"(工单|工單|请求|請求|案件|案例)(号|號|编号|編號)(为|為|是)",
+    r"正在(处理|處理|审核|審核|审查|審查)(您|你)的",
     r"(目前|现在|現在)?不在(办公室|辦公室)|休假中",
 )
 
@@ -190,7 +195,7 @@ HEDGES = _compile(
     r"you (have|need|require|(wish|want|would like) to (add|provide|share|send|include)))\b",
     r"\b(unless|whether|in case|in the event|in some cases|in certain cases|might|once|"
     r"as soon as|from time to time|occasionally|sometimes|typically|usually|generally|"
-    r"allows?|permits?|entitles?)\b",
+    r"allows?|permits?|entitles?|extendable)\b",
     r"\bmay (be|need|ask|take|require|contact|request|extend|have to)\b",
     r"\b(should|when|after) (you|we|there)\b|\b(can|could) (be extended|extend|take)\b",
     r"\bif you (disagree|believe|think|feel)\b",  # "…, please submit an appeal" is no request
