@@ -79,3 +79,24 @@ def test_phrase_is_one_short_printable_line() -> None:
     assert match is not None
     words = wording.phrase(match)
     assert len(words) == 70 and words.endswith("…") and words.isprintable()
+
+
+def test_phrase_quotes_as_written_where_lowercasing_keeps_the_length() -> None:
+    written = "We have RECEIVED your request"
+    match = re.search(r"received your request", written.lower())
+    assert match is not None
+    assert wording.phrase(match, written) == "RECEIVED your request"
+    turkish = "İstanbul: we have received your request"  # "İ".lower() is two characters
+    match = re.search(r"received your request", turkish.lower())
+    assert match is not None
+    assert wording.phrase(match, turkish) == "received your request"
+
+
+def test_tables_are_written_in_lower_case() -> None:
+    # They are matched against lowercased text without re.IGNORECASE.
+    tables = [value for name, value in vars(wording).items()
+              if name.isupper() and not name.startswith("_") and isinstance(value, tuple)]
+    patterns = [p.pattern for table in tables for p in table]
+    patterns += [wording.PERIOD_CONTEXT_EN.pattern, wording.PERIOD_CONTEXT_ZH.pattern]
+    assert len(tables) == 16  # one list per signal and language
+    assert [p for p in patterns if re.search(r"(?<![\\?])[A-Z]", p)] == []

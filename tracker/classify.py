@@ -220,11 +220,14 @@ _AUTO_HEADERS = ("X-Autoreply", "X-Autorespond", "X-Autoresponder", "X-AutoReply
                  "X-Mail-Autoreply")
 _NO_REPLY = re.compile(r"(^|[._+-])(no[-_.]?reply|do[-_.]?not[-_.]?reply)([._+-]|@)", re.I)
 _OPENING = 600  # characters of the platform's text where an acknowledgement says what it is
-_SUBJECT_ACK = (*wording.SUBJECT_ACK_EN, *wording.SUBJECT_ACK_ZH)
-_ACK = (*wording.ACK_EN, *wording.ACK_ZH)
-_ANSWER = (*wording.ANSWER_EN, *wording.ANSWER_ZH)
-_INFO = (*wording.INFO_EN, *wording.INFO_ZH)
-_EXTENSION = (*wording.EXTENSION_EN, *wording.EXTENSION_ZH)
+_SUBJECT_ACK = wording.union(wording.SUBJECT_ACK_EN, wording.SUBJECT_ACK_ZH)
+_ACK = wording.union(wording.ACK_EN, wording.ACK_ZH)
+_ANSWER = wording.union(wording.ANSWER_EN, wording.ANSWER_ZH)
+_INFO = wording.union(wording.INFO_EN, wording.INFO_ZH)
+_EXTENSION = wording.union(wording.EXTENSION_EN, wording.EXTENSION_ZH)
+_HEDGED = wording.union(wording.HEDGES_EN, wording.HEDGES_ZH)
+_NOT_ASKING = (*_HEDGED, *wording.union(wording.NOT_ASKING_EN, wording.NOT_ASKING_ZH))
+_CLAIMS = wording.union(wording.PERIOD_EN, wording.PERIOD_ZH)  # is any period claimed at all?
 _PERIODS = ((wording.PERIOD_EN, wording.PERIOD_CONTEXT_EN),
             (wording.PERIOD_ZH, wording.PERIOD_CONTEXT_ZH))
 
@@ -287,20 +290,21 @@ class _Reading:
         return found
 
 
-def _found(patterns: tuple[re.Pattern[str], ...], items: list[str],
+def _found(patterns: tuple[re.Pattern[str], ...], items: list[str], low: list[str],
            skip: tuple[re.Pattern[str], ...] = ()) -> str:
-    hit = wording.first_match(patterns, items, skip)
-    return wording.phrase(hit[1]) if hit else ""
+    """The words of the first of *items* (lowercased: *low*) that says what *patterns* mean."""
+    hit = wording.first_match(patterns, low, skip)
+    return wording.phrase(hit[1], items[hit[0]]) if hit else ""
 
 
-def _extension(items: list[str]) -> tuple[str, str | None]:
+def _extension(items: list[str], low: list[str]) -> tuple[str, str | None]:
     """The first extension notice among *items* and the first period one of them claims."""
     said, period = "", None
-    whole = "\n".join(items)
-    if not any(p.search(whole) for p in (*_EXTENSION, *wording.PERIOD_EN, *wording.PERIOD_ZH)):
-        return said, period  # the usual case, found in one search per pattern
-    for sentence in items:
-        if any(h.search(sentence) for h in wording.HEDGES):
+    whole = "\n".join(low)
+    if not any(p.search(whole) for p in (*_EXTENSION, *_CLAIMS)):
+        return said, period  # the usual case, found in four searches
+    for original, sentence in zip(items, low, strict=True):
+        if any(p.search(sentence) for p in _HEDGED):
             continue
         cue = next((m for p in _EXTENSION if (m := p.search(sentence))), None)
         claim = next((m for patterns, context in _PERIODS if context.search(sentence)
@@ -308,7 +312,7 @@ def _extension(items: list[str]) -> tuple[str, str | None]:
         if claim and period is None:
             period = wording.period_rule(claim["n"], claim["u"])
         if (hit := claim or cue) and not said:
-            said = wording.phrase(hit)
+            said = wording.phrase(hit, original)
         if said and period:
             break
     return said, period
@@ -319,17 +323,19 @@ def _read(parsed: ParsedMessage) -> _Reading:
     subject = parsed.headers.subject
     subject_ack = ""
     if not _REPLY_PREFIX.match(subject):  # "Re: Automatic reply: ..." is a person answering
-        match = next((m for p in _SUBJECT_ACK if (m := p.search(subject))), None)
-        subject_ack = wording.phrase(match) if match else ""
+        match = next((m for p in _SUBJECT_ACK if (m := p.search(subject.lower()))), None)
+        subject_ack = wording.phrase(match, subject) if match else ""
     own = wording.own_text(parsed.text)
     items = wording.sentences(own)
-    extension, period = _extension(items)
+    low = [s.lower() for s in items]  # the tables are written in lower case
+    opening = wording.sentences(own[:_OPENING])
+    extension, period = _extension(items, low)
     return _Reading(
         subject_ack=subject_ack,
-        ack=_found(_ACK, wording.sentences(own[:_OPENING])),
-        answer=_found(_ANSWER, items, wording.HEDGES),
+        ack=_found(_ACK, opening, [s.lower() for s in opening]),
+        answer=_found(_ANSWER, items, low, _HEDGED),
         extension=extension, period=period,
-        information=_found(_INFO, items, (*wording.HEDGES, *wording.NOT_ASKING)),
+        information=_found(_INFO, items, low, _NOT_ASKING),
     )
 
 

@@ -3,12 +3,15 @@
 Tables only, plus the few text helpers that read them: one compiled pattern list per signal and
 language, so that a new phrasing is one line here and ``tracker.classify`` stays about the
 weighing of evidence. Patterns are searched in one sentence at a time of the platform's own
-text (quoted copies of our letter cut off, see `own_text`); every quantifier is bounded, so
-hostile text cannot make a search slow.
+text (quoted copies of our letter cut off, see `own_text`), lowercased: the tables are written in
+lower case and compiled without ``re.IGNORECASE``, and `union` joins a list into one pattern
+(together about twice as fast as case-folding searches one by one; joining English and Chinese
+lists would be slower again). Every quantifier is bounded, so hostile text cannot make a search
+slow.
 
 A sentence that only says what *might* happen ("if we need more information we will contact
-you", "response times may be extended during holidays") is boilerplate, not a notice: `HEDGES`
-make a sentence count for nothing, and `NOT_ASKING` does so for requests for information
+you", "response times may be extended during holidays") is boilerplate, not a notice: `HEDGES_*`
+make a sentence count for nothing, and `NOT_ASKING_*` do so for requests for information
 ("please do not reply", "please quote your ticket number in any correspondence").
 """
 
@@ -18,15 +21,15 @@ import re
 import unicodedata
 
 __all__ = [
-    "ACK_EN", "ACK_ZH", "ANSWER_EN", "ANSWER_ZH", "EXTENSION_EN", "EXTENSION_ZH", "HEDGES",
-    "INFO_EN", "INFO_ZH", "NOT_ASKING", "PERIOD_CONTEXT_EN", "PERIOD_CONTEXT_ZH", "PERIOD_EN",
-    "PERIOD_ZH", "SUBJECT_ACK_EN", "SUBJECT_ACK_ZH",
-    "first_match", "one_line", "own_text", "period_rule", "phrase", "sentences",
+    "ACK_EN", "ACK_ZH", "ANSWER_EN", "ANSWER_ZH", "EXTENSION_EN", "EXTENSION_ZH", "HEDGES_EN",
+    "HEDGES_ZH", "INFO_EN", "INFO_ZH", "NOT_ASKING_EN", "NOT_ASKING_ZH", "PERIOD_CONTEXT_EN",
+    "PERIOD_CONTEXT_ZH", "PERIOD_EN", "PERIOD_ZH", "SUBJECT_ACK_EN", "SUBJECT_ACK_ZH",
+    "first_match", "one_line", "own_text", "period_rule", "phrase", "sentences", "union",
 ]
 
 
 def _compile(*patterns: str) -> tuple[re.Pattern[str], ...]:
-    return tuple(re.compile(p, re.IGNORECASE) for p in patterns)
+    return tuple(re.compile(p) for p in patterns)  # for lowercased text
 
 
 # --- subjects that announce an automatic reply or an acknowledgement ---------------------------
@@ -66,7 +69,7 @@ ACK_EN = _compile(
     rf" your ({_RECEIVED_WHAT}|[\w -]{{1,30}} {_RECEIVED_WHAT})\b",
     r"\b(a member of|someone from|one of) our (\w+ )?(team|staff|specialists|agents) will\b",
     r"\b(request|ticket|case|reference) (number|no\.?|id) is\b",
-    r"\bI am (currently )?(out of (the )?office|away from|on (annual |parental |sick )?leave|"
+    r"\bi am (currently )?(out of (the )?office|away from|on (annual |parental |sick )?leave|"
     r"travell?ing)\b",
     r"\blimited access to (my )?e-?mail\b",
 )
@@ -94,7 +97,7 @@ ANSWER_EN = _compile(
     r"\bwe('ve| have)? (decided|determined|concluded|found) that\b",
     r"\bwe('ve| have)? (reinstated|restored|removed|disabled|suspended|deleted|erased|granted|"
     r"rejected|declined|denied|refused)\b",
-    r"\b(please find|we('ve| have)|I('ve| have)) (attached|enclosed)\b",
+    r"\b(please find|we('ve| have)|i('ve| have)) (attached|enclosed)\b",
     r"\battached (is|are|please find|you will find)\b|\b(is|are) attached\b",
     r"\bthe (data|information|copy|records|documents|details) you (requested|asked for)\b",
     r"\bwe (are|were) (unable|not able) to (provide|disclose|share|comply|restore|reinstate|"
@@ -133,7 +136,7 @@ PERIOD_EN = _compile(
 # A period alone ("another 45 days") says nothing unless the sentence is about answering.
 PERIOD_CONTEXT_EN = re.compile(
     r"\b(extend\w*|extension|need|require|respond\w*|response|reply|answer|complet\w*|"
-    r"process\w*|fulfil\w*|deadline|time)\b", re.IGNORECASE)
+    r"process\w*|fulfil\w*|deadline|time)\b")
 EXTENSION_EN = _compile(
     r"\bwe(('ll| will| are| have|'ve|'re))? (be |now |therefore |hereby )?(extend(ing|ed)?"
     r"(?! (our|my) (apolog|thanks|gratitude|sympath))|"
@@ -190,7 +193,7 @@ INFO_ZH = _compile(
 
 # Narrow on purpose: "if you would like us to proceed, please verify your identity" and "so
 # that we may process your request" are requests, not boilerplate.
-HEDGES = _compile(
+HEDGES_EN = _compile(
     r"\bif (we|there|any|further|more|additional|necessary|needed|required|applicable|so|not|"
     r"you (have|need|require|(wish|want|would like) to (add|provide|share|send|include)))\b",
     r"\b(unless|whether|in case|in the event|in some cases|in certain cases|might|once|"
@@ -200,15 +203,17 @@ HEDGES = _compile(
     r"\b(should|when|after) (you|we|there)\b|\b(can|could) (be extended|extend|take)\b",
     r"\bif you (disagree|believe|think|feel)\b",  # "…, please submit an appeal" is no request
     r"\bwill ask you\b",
+)
+HEDGES_ZH = _compile(
     r"如果|如需|如有|若您|若我|若需|倘若|可能|一旦|届时|屆時|视情况|視情況|有时|有時|通常|一般",
 )
-NOT_ASKING = _compile(
+NOT_ASKING_EN = _compile(
     r"\b(do not|don't|never|no need to|not (required|necessary|needed))\b",
     r"\b(feedback|survey|rate (us|your)|rating|satisfaction|how we did)\b",
     r"\b(ticket|reference|case|request) (number|no\.?|id)\b[^.]{0,40}\b(correspondence|"
     r"replies|communications?|future)\b|\bin (any|all) (future )?(correspondence|replies)\b",
-    r"请勿|請勿|无需|無需|不需要|不必|切勿|满意度|滿意度|评价|評價",
 )
+NOT_ASKING_ZH = _compile(r"请勿|請勿|无需|無需|不需要|不必|切勿|满意度|滿意度|评价|評價")
 
 # --- the platform's own text ------------------------------------------------------------------
 
@@ -264,16 +269,21 @@ def sentences(text: str) -> list[str]:
     return found
 
 
+def union(*tables: tuple[re.Pattern[str], ...]) -> tuple[re.Pattern[str], ...]:
+    """Each of *tables* (one signal's list per language) as one pattern; groups lose names."""
+    return tuple(re.compile("|".join(f"(?:{re.sub(r'[?]P<[a-z]+>', '', p.pattern)})"
+                                     for p in table)) for table in tables)
+
+
 def first_match(patterns: tuple[re.Pattern[str], ...], items: list[str],
-                skip: tuple[re.Pattern[str], ...] = ()) -> tuple[str, re.Match[str]] | None:
-    """The first sentence of *items* that a pattern matches and no *skip* pattern does."""
-    # Most patterns match nowhere: one search each over the whole text rules them out.
+                skip: tuple[re.Pattern[str], ...] = ()) -> tuple[int, re.Match[str]] | None:
+    """The first sentence of *items* that a pattern matches and no *skip* does: (index, match)."""
     whole = "\n".join(items)
-    patterns = tuple(p for p in patterns if p.search(whole))
-    for sentence in items if patterns else ():
+    patterns = tuple(p for p in patterns if p.search(whole))  # usually none: one search each
+    for i, sentence in enumerate(items if patterns else ()):
         for pattern in patterns:
             if (match := pattern.search(sentence)) and not any(s.search(sentence) for s in skip):
-                return sentence, match
+                return i, match
     return None
 
 
@@ -283,9 +293,14 @@ def one_line(text: str) -> str:
     return _SPACE.sub(" ", words).strip()
 
 
-def phrase(match: re.Match[str], limit: int = 70) -> str:
-    """The matched words, safe to quote in one line (see `one_line`), at most *limit* long."""
-    words = one_line(match.group(0))
+def phrase(match: re.Match[str], original: str = "", limit: int = 70) -> str:
+    """The matched words, safe to quote in one line (see `one_line`), at most *limit* long.
+
+    *original*: the text before it was lowercased, to quote as written where lowercasing kept
+    the length (it does for English and Chinese, not for every script).
+    """
+    text = original if len(original) == len(match.string) else match.string
+    words = one_line(text[match.start():match.end()])
     return words if len(words) <= limit else words[: limit - 1] + "…"
 
 
