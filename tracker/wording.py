@@ -238,6 +238,7 @@ def own_text(text: str) -> str:
     ticket systems (Zendesk, Salesforce) list the conversation newest first, our letter last.
     """
     kept: list[str] = []
+    written = 0  # non-empty lines kept
     lines = text[:_OWN_LIMIT].splitlines()
     for i, line in enumerate(lines):
         if line.lstrip().startswith(">") or _MARKER.match(line):
@@ -246,10 +247,11 @@ def own_text(text: str) -> str:
         if any(p.match(window) for p in _QUOTE_STARTS):
             break
         if _SEPARATOR.match(line):
-            if sum(1 for k in kept if k.strip()) >= 3:
+            if written >= 3:
                 break
             continue
         kept.append(line)
+        written += bool(line.strip())
     return "\n".join(kept)
 
 
