@@ -153,3 +153,20 @@ def test_sync_and_import_record_events_on_tracker_today(cli: Cli, tmp_path: Path
     days = [e["at"][:10] for e in cli.json("request", "show", ref, env=TRUSTED)["timeline"]
             if e["type"] == "event" and e["kind"] == "reply_received"]
     assert days == ["2020-06-13", "2020-06-19"]
+
+
+def test_a_message_nested_a_thousand_deep_is_stored_and_flagged(cli: Cli, tmp_path: Path) -> None:
+    ref, letter = sent(cli)
+    head = reply("legal@zoom.us", f"Re: [{ref}] your letter", in_reply_to=letter)
+    head = head.split(b"\r\n\r\n", 1)[0] + b"\r\nMIME-Version: 1.0\r\n"
+    body = b"".join(b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (i, i)
+                    for i in range(1000))
+    body += b"Content-Type: text/plain\r\n\r\nOur answer.\r\n"
+    body += b"".join(b"--b%d--\r\n" % i for i in reversed(range(1000)))
+    counts = deliver(cli, tmp_path, head + body)
+    assert (counts["stored"], counts["matched"]) == (1, 1)
+    message = next(e for e in cli.json("request", "show", ref, env=TRUSTED)["timeline"]
+                   if e["type"] == "message" and e["direction"] == "in")
+    shown = cli.json("message", "show", str(message["id"]))
+    assert any("read as one text" in d for d in shown["defects"])
+    assert state(cli, ref) == "answered"

@@ -1,16 +1,12 @@
 """Is a reply really from the platform? Judge a message's authentication results.
 
 Anybody can write ``Authentication-Results: mx.google.com; dmarc=pass`` into a forged message.
-RFC 8601 section 5: only results whose authserv-id names the organisation's own border servers
-count, and only those the border added on arrival. A server adds its header fields at the top,
-so what our border wrote stands *above* the ``Received`` header it added when it took the
-message from the outside ("by mx.hrgroup.example"); everything below that travelled with the
-message and may be forged, whatever authserv-id it names. So tracker finds the topmost
-``Received`` header written by one of the border hosts and trusts only Authentication-Results
-above it (the topmost of those, the newest, wins). A header with our authserv-id below it is
-reported: it was planted, or our server does not remove such headers as RFC 8601 asks.
-Optionally tracker checks the DKIM signatures itself, over the exact stored bytes, never over a
-re-serialised message.
+RFC 8601 section 5: only results the organisation's own border (or mail provider) added on
+arrival count. Which headers those are follows from where they stand relative to the
+``Received`` header the border added: :mod:`tracker.trust` (one preset per provider). Every
+other header naming the border came with the message: it is reported, and if it claims a pass
+the border did not see, the message is suspicious. Optionally tracker checks the DKIM
+signatures itself, over the exact stored bytes, never over a re-serialised message.
 
 Pure functions: the only outside contact is the DNS lookup of DKIM keys, which the caller
 injects (``dnsfunc``); without it dkimpy queries real DNS.
@@ -20,52 +16,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email import policy
 from email.message import Message as EmailMessage
 from email.parser import BytesHeaderParser
+from types import SimpleNamespace
 from typing import Any, Literal
 
 import authres
+
+from tracker.trust import Trust, find_trusted, normalised
 
 __all__ = ["Authenticity", "DnsFunc", "Trust", "Verdict", "judge"]
 
 Authenticity = Literal["verified", "suspicious", "unverified"]
 DnsFunc = Callable[[bytes], bytes | None]
-
-_LEADING_COMMENTS = re.compile(r"^\s*(\([^()]*\)\s*)*")
-_BY_HOST = re.compile(r"(?:^|[\s)])by\s+([A-Za-z0-9][A-Za-z0-9.\-]*)", re.I)
-
-
-@dataclass(frozen=True)
-class Trust:
-    """Whose Authentication-Results count, and how to find where a message entered our servers.
-
-    ``authserv_ids``: the authserv-ids our border writes. ``border_hosts``: the host names its
-    ``Received`` headers give after "by" (``*.example.org`` matches any host below it); by
-    default the authserv-ids themselves. No authserv-id: nothing is trusted (e.g. mail imported
-    from files whose path through servers nobody vouched for).
-    """
-
-    authserv_ids: frozenset[str] = frozenset()
-    border_hosts: tuple[str, ...] = field(default=())
-
-    @classmethod
-    def of(cls, authserv_ids: Sequence[str], border_hosts: Sequence[str] = ()) -> Trust:
-        ids = frozenset(a.strip().lower() for a in authserv_ids if a.strip())
-        hosts = tuple(h.strip().lower() for h in border_hosts if h.strip()) or tuple(sorted(ids))
-        return cls(ids, hosts)
-
-    def is_border(self, host: str) -> bool:
-        host = host.lower().rstrip(".")
-        return any(host == pattern or (pattern.startswith("*.") and host.endswith(pattern[1:]))
-                   for pattern in self.border_hosts)
-
-
-def _by_host(received: str) -> str:
-    match = _BY_HOST.search(received)
-    return match.group(1) if match else ""
-
 
 @dataclass(frozen=True)
 class Verdict:
@@ -94,17 +59,12 @@ def aligned(signer: str, from_domain: str) -> bool:
     return a == b or ("." in short and long.endswith("." + short))
 
 
-def _authserv_id(value: str) -> str:
-    head = _LEADING_COMMENTS.sub("", value).split(";", 1)[0].split()
-    return head[0].lower() if head else ""
-
-
 def _props(result: Any) -> dict[str, str]:
     return {f"{p.type}.{p.name}".lower(): str(p.value) for p in getattr(result, "properties", [])}
 
 
 def _judge_header(header: Any, from_domain: str) -> tuple[Authenticity, list[str]]:
-    """Apply the rules to one trusted, parsed Authentication-Results header."""
+    """Apply the rules to the results of a trusted, parsed Authentication-Results header."""
     server = header.authserv_id
     dmarc: list[tuple[str, str]] = []
     dkim_pass: list[str] = []
@@ -146,64 +106,65 @@ def _judge_header(header: Any, from_domain: str) -> tuple[Authenticity, list[str
     return "unverified", [*failures, *notes] or [f"no usable results from {server}"]
 
 
+def _parsed(values: Sequence[str], trust: Trust) -> Any:
+    """The trusted headers' results as one header: where a method appears twice (OpenDKIM
+    and OpenDMARC writing separate headers), the topmost, the later check, wins."""
+    results: dict[str, Any] = {}
+    server = ""
+    for value in values:
+        if trust.provider == "microsoft365":
+            value = normalised(value)
+        header = authres.AuthenticationResultsHeader.parse_value(value)
+        server = server or header.authserv_id
+        for result in header.results:
+            results.setdefault(str(result.method).lower(), result)
+    return SimpleNamespace(authserv_id=server, results=list(results.values()))
+
+
 def _judge_headers(
     msg: EmailMessage, from_domain: str, trust: Trust
 ) -> tuple[Authenticity, list[str]]:
+    if not trust.trusts_anything:
+        return "unverified", ["no trusted authserv-id: no Authentication-Results can be "
+                              "trusted"]
     fields = [(k.lower(), re.sub(r"\s+", " ", str(v))) for k, v in msg.raw_items()]
-    border = next((i for i, (name, value) in enumerate(fields)
-                   if name == "received" and trust.is_border(_by_host(value))), None)
-    reasons: list[str] = []
-    above: list[tuple[str, str]] = []  # (authserv-id, value), top to bottom
-    below: list[tuple[str, str]] = []
-    for index, (name, value) in enumerate(fields):
-        if name != "authentication-results":
-            continue
-        server = _authserv_id(value)
-        if server not in trust.authserv_ids:
-            reasons.append(f"ignored Authentication-Results from untrusted authserv-id {server}")
-        elif border is not None and index < border:
-            above.append((server, value))
-        else:
-            below.append((server, value))
-    if not trust.authserv_ids:
-        return "unverified", [*reasons, "no trusted authserv-id: no Authentication-Results "
-                              "can be trusted"]
-    hosts = ", ".join(trust.border_hosts)
-    if border is None:
-        if below:
-            reasons.append(f"ignored {len(below)} Authentication-Results naming a trusted "
-                           f"server: no Received header by {hosts} shows where the message "
-                           "entered it, so they may have come with the message")
-        return "unverified", [*reasons, f"no Received header by {hosts}"]
-    planted = [_planted_claim(server, value, from_domain) for server, value in below]
-    if planted:
-        host = _by_host(fields[border][1])
-        reasons.append(f"{len(planted)} Authentication-Results naming a trusted server came "
-                       f"with the message (below the Received header by {host}): ignored; the "
-                       "server does not remove such headers (RFC 8601 section 5)")
-    if not above:
-        claims = [p for p in planted if p]
+    found = find_trusted(fields, trust)
+    reasons = list(found.notes)
+    if not found.border:
+        if found.planted:
+            reasons.append(f"ignored {len(found.planted)} Authentication-Results naming a "
+                           f"trusted server: no Received header by {trust.name} shows where "
+                           "the message entered it, so they may have come with the message")
+        return "unverified", [*reasons, f"no Received header by {trust.name}"]
+    claims = [claim for value in found.planted if (claim := _planted_claim(value, from_domain,
+                                                                             trust))]
+    if found.planted:
+        reasons.append(f"{len(found.planted)} Authentication-Results naming a trusted server "
+                       f"came with the message (not where the Received header by "
+                       f"{found.border} puts its own): ignored; the server does not remove "
+                       "such headers (RFC 8601 section 5)")
+    if not found.trusted:
         if claims:
-            return "suspicious", [*reasons, f"a planted Authentication-Results claims {claims[0]}"]
+            return "suspicious", [*reasons, f"a planted Authentication-Results claims "
+                                  f"{claims[0]}"]
         return "unverified", [*reasons, "no Authentication-Results from a trusted server"]
-    server, value = above[0]
-    if len(above) > 1:
-        reasons.append(f"{len(above) - 1} older trusted Authentication-Results below it ignored")
     try:
-        header = authres.AuthenticationResultsHeader.parse_value(value)
+        header = _parsed(found.trusted, trust)
     except Exception as exc:  # authres raises its own and stdlib errors on odd syntax
-        # Never fall back to a lower header: it may have come with the message, forged.
-        reasons.append(f"ignored unparseable Authentication-Results from {server}: {exc}")
+        # Never fall back to another header: it may have come with the message, forged.
+        reasons.append(f"ignored unparseable Authentication-Results from {found.border}: {exc}")
         return "unverified", reasons
-    verdict, found = _judge_header(header, from_domain)
-    return verdict, found + reasons
+    verdict, judged = _judge_header(header, from_domain)
+    if claims and verdict != "verified":
+        return "suspicious", [*judged, *reasons, f"a planted Authentication-Results claims "
+                              f"{claims[0]}"]
+    return verdict, judged + reasons
 
 
-def _planted_claim(server: str, value: str, from_domain: str) -> str:
-    """What a header below the border claims, if it claims a pass ("" otherwise)."""
+def _planted_claim(value: str, from_domain: str, trust: Trust) -> str:
+    """What a header that came with the message claims, if it claims a pass ("" otherwise)."""
     try:
-        verdict, found = _judge_header(
-            authres.AuthenticationResultsHeader.parse_value(value), from_domain)
+        verdict, found = _judge_header(_parsed([value], trust), from_domain)
     except Exception:  # a planted header that cannot even be read claims nothing
         return ""
     return found[0] if verdict == "verified" else ""

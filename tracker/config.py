@@ -89,6 +89,9 @@ class ImapSettings:
     ca_file: str = ""
     folders: tuple[str, ...] = ("INBOX",)
     sent_folder: str = ""
+    # Whose Authentication-Results count (tracker.trust): a mail provider's preset, or
+    # "generic" (your own server: trusted_authserv_ids and border_hosts).
+    provider: Literal["generic", "gmail", "microsoft365", "fastmail"] = "generic"
     trusted_authserv_ids: tuple[str, ...] = ()
     border_hosts: tuple[str, ...] = ()  # Received "by" hosts of our border (default: the ids)
     accept_unverified: bool = False  # count mail from a platform's domain that nothing proves

@@ -143,7 +143,7 @@ def build_index(ws: Workspace, session: Session) -> MatchIndex:
 def mailbox_trust(ws: Workspace) -> Trust:
     """Whose Authentication-Results count for mail read from the organisation's mailbox."""
     imap = ws.settings.imap
-    return Trust.of(imap.trusted_authserv_ids, imap.border_hosts)
+    return Trust.of(imap.trusted_authserv_ids, imap.border_hosts, imap.provider)
 
 
 _Place = tuple[str, str, int | None, int]
