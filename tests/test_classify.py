@@ -365,6 +365,8 @@ def test_acknowledgement_wording_in_the_text(body: str, kind: str) -> None:
 
 @pytest.mark.parametrize(("body", "period"), [
     ("We will need two further months to respond to your request.", "2m"),
+    ("Given the complexity of your request, we need two further months to respond, as Article "
+     "12(3) GDPR allows.", "2m"),
     ("We will extend the period by a further two months.", "2m"),
     ("Under Article 12(3) GDPR we are extending the deadline by 2 months.", "2m"),
     ("We need an additional 45 days to complete your request.", "45d"),

@@ -78,3 +78,22 @@ def test_the_platform_asking_for_information_is_a_next_step_not_silence(
     report = cli.json("report", "weekly", "--format", "json", env=later)
     [line] = [line for line in report["overdue"] if line["ref"] == ref]
     assert "asked for information" in line["next_action"]
+
+
+def test_an_extension_notice_read_from_mail_gives_its_own_period(cli: Cli,
+                                                                tmp_path: Path) -> None:
+    ref, letter = sent(cli)
+    raw = reply("privacy@zoom.us", "Re: your request", in_reply_to=letter, day=30).replace(
+        b"We have reviewed your account.",
+        b"Dear requester,\r\n\r\nGiven the complexity of your request, we need two further "
+        b"months to respond, as Article 12(3) GDPR allows. We will reply by 8 September "
+        b"2020.\r\n\r\nZoom Privacy Team")
+    counts = deliver(cli, tmp_path, raw, env={**TRUSTED, "TRACKER_TODAY": "2020-06-30"})
+    assert counts["extensions"] == 1
+    message = next(e for e in reversed(cli.json("request", "show", ref, env=TRUSTED)["timeline"])
+                   if e["type"] == "message" and e["direction"] == "in")
+    assert message["kind"] == "extension"
+    later = {**TRUSTED, "TRACKER_TODAY": "2020-07-01"}
+    assert cli.json("request", "show", ref, env=later)["state"] == "acknowledged"
+    result = cli.run("extend", ref, "--notice", str(message["id"]), env=later)
+    assert "now due Tue 8 Sep 2020" in result.stdout  # 8 July + two months

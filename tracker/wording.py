@@ -147,6 +147,10 @@ EXTENSION_EN = _compile(
     r"\b(more|additional|further) time (is needed|is required|to (respond|complete|process|"
     r"review|answer|fulfil))",
     r"\bextension (of|to) (the|our) (deadline|period|time|response)",
+    # "we need two further months to respond", "an additional 45 days to complete"
+    r"\b(need|require|take|have|requires?|needs?)\b[^.;]{0,30}\b(one|two|three|four|six|"
+    r"\d{1,3}) (further|additional|extra|more) (months?|weeks?|business days|working days|"
+    r"days)\b",
 )
 _NUM_ZH = r"([0-9]{1,3}|[一二两兩三四五六七八九十]{1,3})"
 _UNIT_ZH = r"(个月|個月|月|工作日|天|日|周|週|星期)"
@@ -198,7 +202,10 @@ HEDGES_EN = _compile(
     r"you (have|need|require|(wish|want|would like) to (add|provide|share|send|include)))\b",
     r"\b(unless|whether|in case|in the event|in some cases|in certain cases|might|once|"
     r"as soon as|from time to time|occasionally|sometimes|typically|usually|generally|"
-    r"allows?|permits?|entitles?|extendable)\b",
+    r"extendable)\b",
+    # "the law allows us to extend": what could happen; "as Article 12(3) allows" is no hedge
+    r"\b(allows?|permits?|entitles?) (us|the controller|controllers|companies|organi[sz]ations|"
+    r"businesses) to\b",
     r"\bmay (be|need|ask|take|require|contact|request|extend|have to)\b",
     r"\b(should|when|after) (you|we|there)\b|\b(can|could) (be extended|extend|take)\b",
     r"\bif you (disagree|believe|think|feel)\b",  # "…, please submit an appeal" is no request
