@@ -10,7 +10,9 @@ import hashlib
 import json
 import stat
 import struct
+import tracemalloc
 import zipfile
+import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -151,3 +153,102 @@ def test_verify_prints_which_member_is_unsafe_and_why(cli: Cli, tmp_path: Path) 
     assert f"unsafe: ../../x: {PARENT}\n" in result.stdout
     assert "\x1b" not in result.stdout and f"unsafe: {REF}/a\ufffdb: a control" in result.stdout
     assert "2 problems found" in result.stderr
+
+
+# --- bombs: small zips whose members expand hugely ---------------------------------------------
+
+GIB = 1 << 30
+
+
+def _zeros_deflated(size: int) -> tuple[bytes, int]:
+    """Raw deflate of *size* zero bytes (a multiple of 1 MiB) and their CRC-32, made without
+    compressing them all: fully flushed blocks of the same input are the same bytes."""
+    mib = bytes(1 << 20)
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    block = compressor.compress(mib) + compressor.flush(zlib.Z_FULL_FLUSH)
+    crc = 0
+    for _ in range(size >> 20):
+        crc = zlib.crc32(mib, crc)
+    return block * (size >> 20) + compressor.flush(), crc
+
+
+def write_raw_zip(target: Path, members: Sequence[tuple[str, bytes, int, int]]) -> Path:
+    """A zip of already deflated members (name, deflated bytes, CRC-32, size), as any zip tool
+    writes one: honest headers, no data descriptors."""
+    local, central = bytearray(), bytearray()
+    for name, data, crc, size in members:
+        encoded = name.encode()
+        fields = struct.pack("<HHHHHIII", 20, 0x800, 8, 0, 0x21, crc, len(data), size)
+        central += struct.pack("<IH", 0x02014B50, 0x314) + fields + struct.pack(
+            "<HHHHHII", len(encoded), 0, 0, 0, 0, 0o100600 << 16, len(local)) + encoded
+        local += struct.pack("<I", 0x04034B50) + fields + struct.pack(
+            "<HH", len(encoded), 0) + encoded + data
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(members), len(members), len(central),
+                      len(local), 0)
+    target.write_bytes(bytes(local + central + end))
+    return target
+
+
+def _deflated(name: str, data: bytes) -> tuple[str, bytes, int, int]:
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return name, compressor.compress(data) + compressor.flush(), zlib.crc32(data), len(data)
+
+
+def bomb(target: Path, name: str, size: int = GIB, listed: int | None = None) -> Path:
+    """The sample with member *name* replaced by *size* zero bytes; a file the manifest lists
+    says it has *listed* bytes (and the hash of that many zeros)."""
+    files = sample_files()
+    if listed is not None:
+        manifest = json.loads(files["manifest.json"])
+        manifest["files"].append(entry(name, bytes(listed)))
+        files["manifest.json"], files["manifest.sha256"] = sign(manifest)
+    data, crc = _zeros_deflated(size)
+    members = [_deflated(n, d) for n, d in files.items() if n != name]
+    return write_raw_zip(target, [*members, (name, data, crc, size)])
+
+
+def test_a_raw_zip_is_one_zipfile_reads() -> None:
+    data, crc = _zeros_deflated(2 << 20)
+    assert zlib.decompress(data, -15) == bytes(2 << 20) and crc == zlib.crc32(bytes(2 << 20))
+
+
+@pytest.mark.parametrize(("name", "listed", "expected"), [
+    ("manifest.sha256", None, "invalid: manifest.sha256: more than 4096 bytes, not read further"),
+    ("manifest.json", None, "invalid: manifest.json: more than 64 MiB, not read further"),
+    (f"{REF}/attachments/003-bomb.pdf", 12, f"changed: {REF}/attachments/003-bomb.pdf: the zip "
+     f"holds {GIB} bytes, the manifest says 12"),
+])
+def test_a_zip_bomb_is_reported_without_being_read(tmp_path: Path, name: str,
+                                                   listed: int | None, expected: str) -> None:
+    path = bomb(tmp_path / "bomb.zip", name, listed=listed)
+    assert path.stat().st_size < 2 << 20  # a small zip...
+    with zipfile.ZipFile(path) as archive:
+        assert archive.getinfo(name).file_size == GIB  # ...that says what it expands to
+    tracemalloc.start()
+    try:
+        found = problems(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert any(str(p).startswith(expected) for p in found), found
+    assert peak < 16 << 20, f"verify used {peak >> 20} MiB at its peak"
+
+
+def test_a_member_is_read_no_further_than_its_size_whatever_its_header_says(
+        tmp_path: Path) -> None:
+    # The header says 12 bytes (as the manifest does); the data expands to 1 GiB.
+    path = bomb(tmp_path / "liar.zip", f"{REF}/attachments/003-bomb.pdf", listed=12)
+    raw = bytearray(path.read_bytes())
+    for signature in (b"PK\x01\x02", b"PK\x03\x04"):  # the bomb is the last entry
+        at = raw.rindex(signature) + (24 if signature == b"PK\x01\x02" else 22)
+        raw[at:at + 4] = struct.pack("<I", 12)
+    path.write_bytes(bytes(raw))
+    tracemalloc.start()
+    try:
+        found = problems(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # zipfile stops at the header's 12 bytes, whose CRC-32 is not the header's: damaged.
+    assert [(p.kind, p.path) for p in found] == [("damaged", f"{REF}/attachments/003-bomb.pdf")]
+    assert peak < 16 << 20

@@ -22,6 +22,10 @@ from tracker.evidence.format import FORMAT, MANIFEST, MANIFEST_SUM, EvidenceErro
 from tracker.evidence.names import clashes, unsafe_entry, unsafe_name
 
 MANIFEST_LIMIT = 64 * 1024 * 1024  # a manifest is read whole: refuse absurd ones
+SUM_LIMIT = 4096  # manifest.sha256 is one line of 81 bytes
+READ_MARGIN = 64 * 1024  # how far past its listed size a member is read before giving up
+CHUNK = 1 << 20
+_SUM_LINE = re.compile(r"([0-9a-fA-F]{64}) [ *]manifest\.json")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -57,18 +61,46 @@ class Verification:
                 "problems": [p.as_dict() for p in self.problems]}
 
 
-def _member_digest(archive: zipfile.ZipFile, name: str) -> tuple[str, int]:
-    """SHA-256 and size of a member, read in chunks; raises on a damaged member."""
+_DAMAGE = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError,
+           ValueError, OSError)
+
+
+class _TooLarge(Exception):
+    """A member holds more bytes than it may: reading it stopped there."""
+
+
+def _read_capped(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
+    """A member read whole, but never more than *limit* bytes (_TooLarge past them).
+
+    The header's size is checked first, then the bytes actually decompressed are counted: a
+    header can lie, and a small zip can expand to gigabytes.
+    """
+    if info.file_size > limit:
+        raise _TooLarge
+    chunks, size = [], 0
+    with archive.open(info) as fh:
+        while chunk := fh.read(min(CHUNK, limit + 1 - size)):
+            size += len(chunk)
+            if size > limit:
+                raise _TooLarge
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _member_digest(archive: zipfile.ZipFile, info: zipfile.ZipInfo,
+                   limit: int) -> tuple[str, int]:
+    """SHA-256 and size of a member, read in chunks and at most *limit* + 1 bytes of it.
+
+    A size over *limit* means there is more: the rest is not read. Raises on damage.
+    """
     digest, size = hashlib.sha256(), 0
-    with archive.open(name) as fh:
-        while chunk := fh.read(1 << 20):
+    with archive.open(info) as fh:
+        while chunk := fh.read(min(CHUNK, limit + 1 - size)):
             digest.update(chunk)
             size += len(chunk)
+            if size > limit:
+                break
     return digest.hexdigest(), size
-
-
-_DAMAGE = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError,
-           ValueError)
 
 
 def _check_members(infos: list[zipfile.ZipInfo], problems: list[Problem]) -> set[str]:
@@ -90,43 +122,76 @@ def _check_members(infos: list[zipfile.ZipInfo], problems: list[Problem]) -> set
     return set(unsafe)
 
 
-def _read_manifest(archive: zipfile.ZipFile, names: set[str], unsafe: set[str],
-                   problems: list[Problem]) -> tuple[dict[str, Any] | None, bool]:
-    """The manifest (None if it cannot be used), and whether it matches ``manifest.sha256``.
+@dataclass(frozen=True)
+class _Signed:
+    """manifest.json as read: its bytes' SHA-256, whether manifest.sha256 vouches for them,
+    and what it holds (None if it cannot be used)."""
+
+    sha256: str | None
+    matches: bool
+    manifest: dict[str, Any] | None
+
+
+def _read_sum(archive: zipfile.ZipFile, infos: Mapping[str, zipfile.ZipInfo],
+              problems: list[Problem]) -> str | None:
+    """The hash manifest.sha256 gives for manifest.json, or None (the problem reported)."""
+    info = infos.get(MANIFEST_SUM)
+    if info is None:
+        problems.append(Problem("missing", MANIFEST_SUM, "the manifest's own hash is missing"))
+        return None
+    try:
+        text = _read_capped(archive, info, SUM_LIMIT).decode("ascii").strip()
+    except _TooLarge:
+        problems.append(Problem("invalid", MANIFEST_SUM, f"more than {SUM_LIMIT} bytes, not "
+                                "read further: it should be one line"))
+        return None
+    except (*_DAMAGE, UnicodeDecodeError) as exc:
+        problems.append(Problem("damaged", MANIFEST_SUM, f"cannot be read ({exc})"))
+        return None
+    line = _SUM_LINE.fullmatch(text)
+    if line is None:
+        problems.append(Problem("invalid", MANIFEST_SUM, "not the one sha256sum line "
+                                "'<SHA-256>  manifest.json'"))
+        return None
+    return line[1].lower()
+
+
+def _read_manifest(archive: zipfile.ZipFile, infos: Mapping[str, zipfile.ZipInfo],
+                   unsafe: set[str], problems: list[Problem]) -> _Signed:
+    """manifest.json, its hash, and whether manifest.sha256 vouches for it.
 
     An unsafe manifest (or hash) has been reported already; it is not read.
     """
     if MANIFEST in unsafe:
-        return None, False
-    if MANIFEST not in names:
+        return _Signed(None, False, None)
+    info = infos.get(MANIFEST)
+    if info is None:
         problems.append(Problem("missing", MANIFEST, "no manifest: nothing can be verified"))
-        return None, False
-    if archive.getinfo(MANIFEST).file_size > MANIFEST_LIMIT:
-        problems.append(Problem("invalid", MANIFEST, "far too large to be a manifest"))
-        return None, False
+        return _Signed(None, False, None)
     try:
-        data = archive.read(MANIFEST)
-        expected = archive.read(MANIFEST_SUM).decode("ascii").split()[0].lower() \
-            if MANIFEST_SUM in names - unsafe else None
-    except (*_DAMAGE, UnicodeDecodeError, IndexError) as exc:
+        data = _read_capped(archive, info, MANIFEST_LIMIT)
+    except _TooLarge:
+        problems.append(Problem("invalid", MANIFEST, f"more than {MANIFEST_LIMIT >> 20} MiB, "
+                                "not read further: far too large to be a manifest"))
+        return _Signed(None, False, None)
+    except _DAMAGE as exc:
         problems.append(Problem("damaged", MANIFEST, f"cannot be read ({exc})"))
-        return None, False
-    matches = expected == sha256_hex(data)
-    if expected is None and MANIFEST_SUM not in unsafe:
-        problems.append(Problem("missing", MANIFEST_SUM, "the manifest's own hash is missing"))
-    elif not matches:
-        problems.append(Problem("changed", MANIFEST, f"its SHA-256 is {sha256_hex(data)}, "
+        return _Signed(None, False, None)
+    actual = sha256_hex(data)
+    expected = None if MANIFEST_SUM in unsafe else _read_sum(archive, infos, problems)
+    if expected is not None and expected != actual:
+        problems.append(Problem("changed", MANIFEST, f"its SHA-256 is {actual}, "
                                 f"{MANIFEST_SUM} says {expected}"))
     try:
         manifest = json.loads(data)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         problems.append(Problem("invalid", MANIFEST, f"not valid JSON ({exc})"))
-        return None, False
+        return _Signed(actual, False, None)
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT \
             or not isinstance(manifest.get("files"), list):
         problems.append(Problem("invalid", MANIFEST, "not a tracker evidence manifest"))
-        return None, False
-    return manifest, matches
+        return _Signed(actual, False, None)
+    return _Signed(actual, expected == actual, manifest)
 
 
 def _listed_files(manifest: Mapping[str, Any], problems: list[Problem]) -> dict[str, Any]:
@@ -156,16 +221,26 @@ def _manifest_paths(manifest: Mapping[str, Any], listed: Mapping[str, Any]) -> I
                 yield attachment["path"]
 
 
-def _check_file(archive: zipfile.ZipFile, path: str, entry: Mapping[str, Any]) -> Problem | None:
+def _check_file(archive: zipfile.ZipFile, info: zipfile.ZipInfo,
+                entry: Mapping[str, Any]) -> Problem | None:
+    """Whether the member *info* is the file *entry* of the manifest lists, read no further
+    than its listed size (and a margin) whatever the zip's header says."""
+    path, size = info.filename, entry["size"]
+    if info.file_size != size:
+        return Problem("changed", path, f"the zip holds {info.file_size} bytes, the manifest "
+                       f"says {size}")
     try:
-        digest, size = _member_digest(archive, path)
+        digest, read = _member_digest(archive, info, size + READ_MARGIN)
     except _DAMAGE as exc:
         return Problem("damaged", path, f"cannot be read ({exc})")
+    if read > size + READ_MARGIN:
+        return Problem("changed", path, f"more than {size + READ_MARGIN} bytes (not read "
+                       f"further), the manifest says {size}")
     if digest != entry["sha256"]:
         return Problem("changed", path, f"its SHA-256 is {digest}, the manifest says "
                        f"{entry['sha256']}")
-    if size != entry["size"]:
-        return Problem("changed", path, f"{size} bytes, the manifest says {entry['size']}")
+    if read != size:
+        return Problem("changed", path, f"{read} bytes, the manifest says {size}")
     return None
 
 
@@ -191,11 +266,13 @@ def verify_bundle(path: Path) -> Verification:
     with archive:
         infos = archive.infolist()
         unsafe = _check_members(infos, problems)
-        present = {info.filename for info in infos}
-        manifest, manifest_matches = _read_manifest(archive, present, unsafe, problems)
+        by_name = {info.filename: info for info in infos}  # the last of a name, as zipfile reads
+        present = set(by_name)
+        signed = _read_manifest(archive, by_name, unsafe, problems)
+        manifest = signed.manifest
         if manifest is None:
             return Verification(path, 0, tuple(problems))
-        verified = int(manifest_matches)  # manifest.json is one of the files verified
+        verified = int(signed.matches)  # manifest.json is one of the files verified
         listed = _listed_files(manifest, problems)
         for name in _manifest_paths(manifest, listed):
             if name not in unsafe and (why := unsafe_name(name)) is not None:
@@ -206,7 +283,7 @@ def verify_bundle(path: Path) -> Verification:
                 continue
             if name not in present:
                 problems.append(Problem("missing", name, "in the manifest, not in the zip"))
-            elif (problem := _check_file(archive, name, entry)) is not None:
+            elif (problem := _check_file(archive, by_name[name], entry)) is not None:
                 problems.append(problem)
             else:
                 verified += 1
