@@ -19,8 +19,10 @@ from typing import Any
 
 import pytest
 from conftest import Cli
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from tracker.evidence import Problem, verify_bundle
+from tracker.evidence import EvidenceError, Problem, verify_bundle
 
 SAMPLE = Path(__file__).parent / "data" / "evidence" / "bundle-v1.zip"
 REF = "HC-2020-0001"
@@ -252,3 +254,135 @@ def test_a_member_is_read_no_further_than_its_size_whatever_its_header_says(
     # zipfile stops at the header's 12 bytes, whose CRC-32 is not the header's: damaged.
     assert [(p.kind, p.path) for p in found] == [("damaged", f"{REF}/attachments/003-bomb.pdf")]
     assert peak < 16 << 20
+
+
+# --- manifests of the wrong shape ----------------------------------------------------------------
+
+def _set(path: tuple[str | int, ...], value: Any) -> Change:
+    def change(manifest: dict[str, Any]) -> None:
+        node: Any = manifest
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+    return change
+
+
+@pytest.mark.parametrize(("path", "value", "expected"), [
+    (("messages",), 5, "messages must be a list, not the number 5"),
+    (("requests",), {}, "requests must be a list, not an object"),
+    (("files",), None, "files must be a list, not null"),
+    (("files", 0), "x", "files[0] must be an object, not text"),
+    (("files", 0, "size"), True, "files[0].size must be a whole number of bytes, not true"),
+    (("files", 1, "size"), -1, "files[1].size must be a whole number of bytes, not the number -1"),
+    (("files", 2, "sha256"), "AB" * 32, "files[2].sha256 must be a SHA-256"),
+    (("messages", 1, "number"), "2", "messages[1].number must be a whole number from 1, not text"),
+    (("messages", 0, "file"), 1.5, "messages[0].file must be text or null, not the number 1.5"),
+    (("messages", 2, "attachments"), "none", "messages[2].attachments must be a list, not text"),
+    (("messages", 2, "attachments", 0, "path"), ["x"],
+     "messages[2].attachments[0].path must be text, not a list"),
+    (("messages", 3, "sha256"), 10 ** 30, "messages[3].sha256 must be a SHA-256 (64 lower-case "
+     "hex digits) or null, not a very long number"),
+    (("requests", 0, "events"), 7, "requests[0].events must be text, not the number 7"),
+    (("format_version",), "1", "format_version must be a whole number from 1, not text"),
+    (("format_version",), 99, "format_version 99 is newer than this tracker reads"),
+])
+def test_a_field_of_the_wrong_type_is_named(tmp_path: Path, path: tuple[str | int, ...],
+                                            value: Any, expected: str) -> None:
+    found = problems(forge(tmp_path / "odd.zip", change=_set(path, value)))
+    invalid = [p.detail for p in found if (p.kind, p.path) == ("invalid", "manifest.json")]
+    assert any(detail.startswith(expected) for detail in invalid), found
+
+
+def test_a_key_given_twice_is_refused(tmp_path: Path) -> None:
+    files = sample_files()
+    raw = files["manifest.json"].replace(b'{\n  "as_of"', b'{\n  "files": [],\n  "as_of"', 1)
+    files["manifest.json"] = raw
+    files["manifest.sha256"] = f"{hashlib.sha256(raw).hexdigest()}  manifest.json\n".encode()
+    path = write_raw_zip(tmp_path / "twice.zip", [_deflated(n, d) for n, d in files.items()])
+    [problem] = problems(path)
+    assert (problem.kind, problem.path) == ("invalid", "manifest.json")
+    assert "the key 'files' is given twice" in problem.detail
+
+
+def _paths(value: Any, prefix: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    """Every place in a JSON value, the value itself first."""
+    found = [prefix]
+    items = value.items() if isinstance(value, dict) else enumerate(value) \
+        if isinstance(value, list) else ()
+    for key, child in items:
+        found += _paths(child, (*prefix, key))
+    return found
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
+                                                                 max_size=3),
+    max_leaves=8)
+# The places verify reads, and some it does not (a message's headers are left out: many leaves).
+PLACES = [place for place in _paths(json.loads(sample_files()["manifest.json"]))[1:]
+          if len(place) <= 3 or "attachments" in place]
+OUTER = [place for place in PLACES if len(place) <= 2]  # drawn as often as all the others
+FUZZ = settings(max_examples=300, deadline=None, database=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@FUZZ
+@given(place=st.sampled_from(OUTER) | st.sampled_from(PLACES),
+       value=st.integers() | st.text(max_size=4) | JSON | st.just(_MISSING := object()))
+def test_no_change_to_a_manifest_raises_out_of_verify(tmp_path: Path,
+                                                      place: tuple[str | int, ...],
+                                                      value: Any) -> None:
+    def change(manifest: dict[str, Any]) -> None:
+        node: Any = manifest
+        for key in place[:-1]:
+            node = node[key]
+        if value is _MISSING:
+            del node[place[-1]]
+        else:
+            node[place[-1]] = value
+
+    result = verify_bundle(forge(tmp_path / "fuzz.zip", change=change))
+    assert all(isinstance(p.path, str) and isinstance(p.detail, str) for p in result.problems)
+
+
+@FUZZ
+@given(manifest=JSON)
+def test_no_manifest_at_all_raises_out_of_verify(tmp_path: Path, manifest: Any) -> None:
+    files = sample_files()
+    raw = json.dumps(manifest).encode()
+    files["manifest.json"] = raw
+    files["manifest.sha256"] = f"{hashlib.sha256(raw).hexdigest()}  manifest.json\n".encode()
+    path = write_raw_zip(tmp_path / "fuzz.zip", [_deflated(n, d) for n, d in files.items()])
+    result = verify_bundle(path)
+    assert not result.ok
+
+
+@FUZZ
+@given(flips=st.lists(st.tuples(st.integers(min_value=0), st.integers(1, 255)), min_size=1,
+                      max_size=4))
+def test_no_flipped_byte_of_the_zip_raises_out_of_verify(tmp_path: Path,
+                                                         flips: list[tuple[int, int]]) -> None:
+    data = bytearray(SAMPLE.read_bytes())
+    for at, bits in flips:
+        data[at % len(data)] ^= bits
+    path = tmp_path / "flipped.zip"
+    path.write_bytes(bytes(data))
+    try:
+        result = verify_bundle(path)
+    except EvidenceError as exc:  # not a zip any more: one clear error
+        assert "is not a readable zip file" in str(exc)
+        return
+    # A flip in a field nothing reads (a version, a time) changes no file: it may still be OK.
+    assert all(isinstance(p.path, str) and isinstance(p.detail, str) for p in result.problems)
+
+
+def test_a_zip_from_a_newer_zip_version_is_one_error_line(cli: Cli, tmp_path: Path) -> None:
+    data = bytearray(SAMPLE.read_bytes())
+    at = data.index(b"PK\x01\x02") + 6  # "version needed to extract" of the first entry
+    data[at:at + 2] = struct.pack("<H", 250)
+    path = tmp_path / "future.zip"
+    path.write_bytes(bytes(data))
+    result = cli.run("evidence", "verify", str(path), ok=False)
+    assert result.exit_code == 9
+    assert result.stderr.count("\n") == 1 and "not a readable zip file" in result.stderr

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import struct
 import zipfile
 import zlib
 from collections import Counter
@@ -18,15 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tracker.evidence.format import FORMAT, MANIFEST, MANIFEST_SUM, EvidenceError, sha256_hex
+from tracker.evidence.format import MANIFEST, MANIFEST_SUM, EvidenceError, sha256_hex
 from tracker.evidence.names import clashes, unsafe_entry, unsafe_name
+from tracker.evidence.schema import FileRecord, Manifest, read_manifest
 
 MANIFEST_LIMIT = 64 * 1024 * 1024  # a manifest is read whole: refuse absurd ones
 SUM_LIMIT = 4096  # manifest.sha256 is one line of 81 bytes
 READ_MARGIN = 64 * 1024  # how far past its listed size a member is read before giving up
 CHUNK = 1 << 20
 _SUM_LINE = re.compile(r"([0-9a-fA-F]{64}) [ *]manifest\.json")
-_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,7 @@ class _Signed:
 
     sha256: str | None
     matches: bool
-    manifest: dict[str, Any] | None
+    manifest: Manifest | None
 
 
 def _read_sum(archive: zipfile.ZipFile, infos: Mapping[str, zipfile.ZipInfo],
@@ -183,49 +184,54 @@ def _read_manifest(archive: zipfile.ZipFile, infos: Mapping[str, zipfile.ZipInfo
         problems.append(Problem("changed", MANIFEST, f"its SHA-256 is {actual}, "
                                 f"{MANIFEST_SUM} says {expected}"))
     try:
-        manifest = json.loads(data)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        parsed = json.loads(data.decode("utf-8"), object_pairs_hook=_no_repeated_keys)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         problems.append(Problem("invalid", MANIFEST, f"not valid JSON ({exc})"))
         return _Signed(actual, False, None)
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT \
-            or not isinstance(manifest.get("files"), list):
-        problems.append(Problem("invalid", MANIFEST, "not a tracker evidence manifest"))
+    manifest = read_manifest(parsed)
+    if isinstance(manifest, str):
+        problems.append(Problem("invalid", MANIFEST, manifest))
         return _Signed(actual, False, None)
+    problems += [Problem("invalid", MANIFEST, error) for error in manifest.errors]
     return _Signed(actual, expected == actual, manifest)
 
 
-def _listed_files(manifest: Mapping[str, Any], problems: list[Problem]) -> dict[str, Any]:
-    listed: dict[str, Any] = {}
-    for entry in manifest["files"]:
-        if not (isinstance(entry, dict) and isinstance(entry.get("path"), str)
-                and isinstance(entry.get("sha256"), str) and _HEX64.fullmatch(entry["sha256"])
-                and isinstance(entry.get("size"), int)):
-            problems.append(Problem("invalid", MANIFEST, f"malformed file entry {entry!r:.80}"))
-            continue
-        listed[entry["path"]] = entry
+def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refusing a key given twice: programs disagree on which one counts."""
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise ValueError(f"the key {key[:40]!r} is given twice in one object")
+        found[key] = value
+    return found
+
+
+def _listed_files(manifest: Manifest, problems: list[Problem]) -> dict[str, FileRecord]:
+    """``files[]`` by path; a path listed twice is reported (with two hashes, which holds?)."""
+    listed: dict[str, FileRecord] = {}
+    for record in manifest.files:
+        if record.path in listed:
+            problems.append(Problem("invalid", record.path, f"listed twice in {MANIFEST} "
+                                    "files[]"))
+        listed.setdefault(record.path, record)
     return listed
 
 
-def _manifest_paths(manifest: Mapping[str, Any], listed: Mapping[str, Any]) -> Iterator[str]:
+def _manifest_paths(manifest: Manifest) -> Iterator[str]:
     """Every path the manifest names: its files, and each message's file and attachments."""
-    yield from listed
-    messages = manifest.get("messages")
-    for message in messages if isinstance(messages, list) else []:
-        if not isinstance(message, dict):
-            continue
-        if isinstance(message.get("file"), str):
-            yield message["file"]
-        attachments = message.get("attachments")
-        for attachment in attachments if isinstance(attachments, list) else []:
-            if isinstance(attachment, dict) and isinstance(attachment.get("path"), str):
-                yield attachment["path"]
+    yield from (record.path for record in manifest.files)
+    for message in manifest.messages:
+        if message.file is not None:
+            yield message.file
+        yield from (attachment.path for attachment in message.attachments)
+    yield from (request.events for request in manifest.requests)
 
 
 def _check_file(archive: zipfile.ZipFile, info: zipfile.ZipInfo,
-                entry: Mapping[str, Any]) -> Problem | None:
+                entry: FileRecord) -> Problem | None:
     """Whether the member *info* is the file *entry* of the manifest lists, read no further
     than its listed size (and a margin) whatever the zip's header says."""
-    path, size = info.filename, entry["size"]
+    path, size = info.filename, entry.size
     if info.file_size != size:
         return Problem("changed", path, f"the zip holds {info.file_size} bytes, the manifest "
                        f"says {size}")
@@ -236,21 +242,20 @@ def _check_file(archive: zipfile.ZipFile, info: zipfile.ZipInfo,
     if read > size + READ_MARGIN:
         return Problem("changed", path, f"more than {size + READ_MARGIN} bytes (not read "
                        f"further), the manifest says {size}")
-    if digest != entry["sha256"]:
+    if digest != entry.sha256:
         return Problem("changed", path, f"its SHA-256 is {digest}, the manifest says "
-                       f"{entry['sha256']}")
+                       f"{entry.sha256}")
     if read != size:
         return Problem("changed", path, f"{read} bytes, the manifest says {size}")
     return None
 
 
-def _check_messages(manifest: Mapping[str, Any], listed: Mapping[str, Any]) -> list[Problem]:
+def _check_messages(manifest: Manifest, listed: Mapping[str, FileRecord]) -> list[Problem]:
     """Each message's stored SHA-256 must be its file's: a manifest at odds with itself."""
     problems = []
-    for message in manifest.get("messages") or []:
-        path = message.get("file") if isinstance(message, dict) else None
-        if isinstance(path, str) and path in listed \
-                and message.get("sha256") != listed[path]["sha256"]:
+    for message in manifest.messages:
+        path = message.file
+        if path is not None and path in listed and message.sha256 != listed[path].sha256:
             problems.append(Problem("invalid", path, "the message's stored SHA-256 in the "
                                     "manifest is not its file's"))
     return problems
@@ -260,7 +265,7 @@ def verify_bundle(path: Path) -> Verification:
     """Recompute every hash of the bundle at *path*; EvidenceError if it is not a zip at all."""
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+    except (*_DAMAGE, struct.error) as exc:  # NotImplementedError: a garbled version field
         raise EvidenceError(f"{path} is not a readable zip file ({exc})") from None
     problems: list[Problem] = []
     with archive:
@@ -274,7 +279,7 @@ def verify_bundle(path: Path) -> Verification:
             return Verification(path, 0, tuple(problems))
         verified = int(signed.matches)  # manifest.json is one of the files verified
         listed = _listed_files(manifest, problems)
-        for name in _manifest_paths(manifest, listed):
+        for name in _manifest_paths(manifest):
             if name not in unsafe and (why := unsafe_name(name)) is not None:
                 problems.append(Problem("unsafe", name, f"{why} (named in {MANIFEST})"))
                 unsafe.add(name)
