@@ -48,19 +48,19 @@ def entry(name: str, data: bytes) -> dict[str, Any]:
 
 def forge(target: Path, extra: Sequence[Member] = (), *, listed: bool = True,
           change: Change | None = None, drop: Sequence[str] = ()) -> Path:
-    """The sample with *extra* members (listed in its manifest unless not *listed*), *drop*ped
-    members and a *change* to its manifest, re-signed."""
+    """The sample with *drop*ped members, a *change* to its manifest, then *extra* members
+    (listed in the manifest unless not *listed*), re-signed."""
     files = sample_files()
     manifest = json.loads(files.pop("manifest.json"))
     del files["manifest.sha256"]
     for name in drop:
         del files[name]
+    if change is not None:
+        change(manifest)
     for info, data in extra:
         name = info.filename if isinstance(info, zipfile.ZipInfo) else info
         if listed:
             manifest["files"].append(entry(name, data))
-    if change is not None:
-        change(manifest)
     files["manifest.json"], files["manifest.sha256"] = sign(manifest)
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in files.items():
@@ -196,13 +196,19 @@ def _deflated(name: str, data: bytes) -> tuple[str, bytes, int, int]:
     return name, compressor.compress(data) + compressor.flush(), zlib.crc32(data), len(data)
 
 
+ATTACHMENT = f"{REF}/attachments/003-decision.pdf"
+
+
 def bomb(target: Path, name: str, size: int = GIB, listed: int | None = None) -> Path:
-    """The sample with member *name* replaced by *size* zero bytes; a file the manifest lists
-    says it has *listed* bytes (and the hash of that many zeros)."""
+    """The sample with member *name* replaced by *size* zero bytes. For the attachment, the
+    manifest says it has *listed* bytes (and the hash of that many zeros)."""
     files = sample_files()
     if listed is not None:
         manifest = json.loads(files["manifest.json"])
-        manifest["files"].append(entry(name, bytes(listed)))
+        record = entry(name, bytes(listed))
+        for item in [*manifest["files"], *manifest["messages"][2]["attachments"]]:
+            if item["path"] == name:
+                item.update(record)
         files["manifest.json"], files["manifest.sha256"] = sign(manifest)
     data, crc = _zeros_deflated(size)
     members = [_deflated(n, d) for n, d in files.items() if n != name]
@@ -217,8 +223,7 @@ def test_a_raw_zip_is_one_zipfile_reads() -> None:
 @pytest.mark.parametrize(("name", "listed", "expected"), [
     ("manifest.sha256", None, "invalid: manifest.sha256: more than 4096 bytes, not read further"),
     ("manifest.json", None, "invalid: manifest.json: more than 64 MiB, not read further"),
-    (f"{REF}/attachments/003-bomb.pdf", 12, f"changed: {REF}/attachments/003-bomb.pdf: the zip "
-     f"holds {GIB} bytes, the manifest says 12"),
+    (ATTACHMENT, 12, f"changed: {ATTACHMENT}: the zip holds {GIB} bytes, the manifest says 12"),
 ])
 def test_a_zip_bomb_is_reported_without_being_read(tmp_path: Path, name: str,
                                                    listed: int | None, expected: str) -> None:
@@ -232,14 +237,14 @@ def test_a_zip_bomb_is_reported_without_being_read(tmp_path: Path, name: str,
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert any(str(p).startswith(expected) for p in found), found
+    assert [str(p) for p in found if str(p).startswith(expected)] == [str(found[0])], found
     assert peak < 16 << 20, f"verify used {peak >> 20} MiB at its peak"
 
 
 def test_a_member_is_read_no_further_than_its_size_whatever_its_header_says(
         tmp_path: Path) -> None:
     # The header says 12 bytes (as the manifest does); the data expands to 1 GiB.
-    path = bomb(tmp_path / "liar.zip", f"{REF}/attachments/003-bomb.pdf", listed=12)
+    path = bomb(tmp_path / "liar.zip", ATTACHMENT, listed=12)
     raw = bytearray(path.read_bytes())
     for signature in (b"PK\x01\x02", b"PK\x03\x04"):  # the bomb is the last entry
         at = raw.rindex(signature) + (24 if signature == b"PK\x01\x02" else 22)
@@ -252,7 +257,7 @@ def test_a_member_is_read_no_further_than_its_size_whatever_its_header_says(
     finally:
         tracemalloc.stop()
     # zipfile stops at the header's 12 bytes, whose CRC-32 is not the header's: damaged.
-    assert [(p.kind, p.path) for p in found] == [("damaged", f"{REF}/attachments/003-bomb.pdf")]
+    assert [(p.kind, p.path) for p in found] == [("damaged", ATTACHMENT)]
     assert peak < 16 << 20
 
 
@@ -386,3 +391,97 @@ def test_a_zip_from_a_newer_zip_version_is_one_error_line(cli: Cli, tmp_path: Pa
     result = cli.run("evidence", "verify", str(path), ok=False)
     assert result.exit_code == 9
     assert result.stderr.count("\n") == 1 and "not a readable zip file" in result.stderr
+
+
+# --- a manifest at odds with itself ------------------------------------------------------------
+
+REPLY, FORGED = f"{REF}/messages/003-in-reply.eml", f"{REF}/messages/004-in-reply.eml"
+EVENTS = f"{REF}/events.json"
+
+
+def _unlist(*paths: str) -> Change:
+    def change(manifest: dict[str, Any]) -> None:
+        manifest["files"] = [f for f in manifest["files"] if f["path"] not in paths]
+    return change
+
+
+def _drop_message(number: int) -> Change:
+    def change(manifest: dict[str, Any]) -> None:
+        [message] = [m for m in manifest["messages"] if m["number"] == number]
+        manifest["messages"].remove(message)
+        paths = {message["file"], *(a["path"] for a in message["attachments"])}
+        manifest["files"] = [f for f in manifest["files"] if f["path"] not in paths]
+    return change
+
+
+def _both(*changes: Change) -> Change:
+    def change(manifest: dict[str, Any]) -> None:
+        for one in changes:
+            one(manifest)
+    return change
+
+
+def _set_field(index: int, key: str, value: Any) -> Change:
+    return _set(("messages", index, key), value)
+
+
+@pytest.mark.parametrize(("drop", "change", "expected"), [
+    # the forged reply taken out of the zip and of files[]: its message entry still names it
+    ([FORGED], _unlist(FORGED),
+     (FORGED, f"the file of message 004 of {REF}; files[] does not list it")),
+    # the verified reply taken out of everything: a gap in the numbers
+    ([REPLY, f"{REF}/attachments/003-decision.pdf", f"{REF}/attachments/003-decision-2.pdf"],
+     _drop_message(3),
+     ("manifest.json", f"{REF} has no message 3: its messages must run from 1 to 4 without a "
+      "gap")),
+    # the last message taken out of everything: the event log still names it
+    ([FORGED], _drop_message(4), (EVENTS, f"an event names message 4, which {REF} does not have")),
+    ([EVENTS], _unlist(EVENTS), (EVENTS, f"the event log of {REF}; files[] does not list it")),
+    ([], _set_field(3, "number", 3), ("manifest.json", f"{REF} has 2 messages numbered 3")),
+    ([], _set_field(3, "request", "HC-2020-0002"),
+     ("manifest.json", "messages[3] belongs to request HC-2020-0002, which requests[] does not "
+      "list")),
+    ([], _set(("messages", 2, "attachments", 0, "sha256"), "0" * 64),
+     (f"{REF}/attachments/003-decision.pdf", f"an attachment of message 003 of {REF}: its size "
+      "or SHA-256 in the message is not the one files[] lists")),
+    ([], _set(("requests", 0, "events"), "events.json"),
+     ("events.json", f"requests[0].events should be {EVENTS}")),
+])
+def test_a_manifest_at_odds_with_itself_is_reported_with_the_path(
+        tmp_path: Path, drop: list[str], change: Change, expected: tuple[str, str]) -> None:
+    found = problems(forge(tmp_path / "odd.zip", drop=drop, change=change))
+    assert ("invalid", *expected) in [(p.kind, p.path, p.detail) for p in found], found
+
+
+def test_an_event_naming_a_message_that_does_not_exist(tmp_path: Path) -> None:
+    events = json.loads(sample_files()[EVENTS])
+    events[-1]["message"] = 9
+    found = problems(forge(tmp_path / "odd.zip", [(EVENTS, json.dumps(events).encode())],
+                           drop=[EVENTS], change=_unlist(EVENTS)))
+    assert [str(p) for p in found] == [
+        f"invalid: {EVENTS}: an event names message 9, which {REF} does not have"]
+
+
+@pytest.mark.parametrize("path", [f"{REF}/messages/005-in-reply.eml",
+                                  f"{REF}/attachments/004-extra.pdf", f"{REF}/notes.txt"])
+def test_a_file_slipped_into_the_zip_and_files_must_belong_to_a_message(
+        tmp_path: Path, path: str) -> None:
+    found = problems(forge(tmp_path / "odd.zip", [(path, b"slipped in\n")]))
+    assert [str(p) for p in found] == [
+        f"invalid: {path}: listed in files[] but belongs to no message or request"]
+
+
+def test_a_file_two_messages_claim(tmp_path: Path) -> None:
+    found = problems(forge(tmp_path / "odd.zip", change=_set_field(3, "file", REPLY)))
+    assert (REPLY, f"belongs to message 003 of {REF} and to message 004 of {REF}") in \
+        [(p.path, p.detail) for p in found]
+
+
+def test_an_event_log_of_the_wrong_shape_is_named(tmp_path: Path) -> None:
+    events = json.loads(sample_files()[EVENTS])
+    events[0]["message"] = "1"
+    data = json.dumps(events).encode()
+    found = problems(forge(tmp_path / "odd.zip", [(EVENTS, data)], drop=[EVENTS],
+                           change=_unlist(EVENTS)))
+    assert [str(p) for p in found] == [
+        f"invalid: {EVENTS}: events[0].message must be a whole number from 1, or null, not text"]

@@ -191,3 +191,15 @@ def read_manifest(manifest: Any) -> Manifest | str:
                     messages=tuple(m for m in messages if m is not None),
                     requests=tuple(r for r in requests if r is not None),
                     errors=tuple(fields.errors))
+
+
+def read_events(value: Any) -> tuple[set[int], list[str]]:
+    """The message numbers a request's ``events.json`` names, and each malformed record."""
+    if not isinstance(value, list):
+        return set(), [f"must be a list of events, not {describe(value)}"]
+    fields, numbers = Fields(), set()
+    for where, item in fields.items(value, "events"):
+        number = fields.get(item, where, "message", NUMBER_OR_NULL)
+        if number is not _MISSING and number is not None:
+            numbers.add(number)
+    return numbers, fields.errors

@@ -1,8 +1,10 @@
 """Checking a bundle with nothing but the zip: every name, every hash, the manifest's own.
 
-Nothing is extracted. The zip's names and the manifest's paths must be safe to unzip
-(``names``); every listed file's SHA-256 is recomputed; ``manifest.json`` must still match
-``manifest.sha256``. Each problem names the file and says what is wrong with it.
+Nothing is extracted, and nothing is read further than it may be (a small zip can expand to
+gigabytes). The zip's names and the manifest's paths must be safe to unzip (``names``); what
+the manifest says must be of the right types (``schema``); every listed file's SHA-256 is
+recomputed; ``manifest.json`` must still match ``manifest.sha256``; and the manifest must agree
+with itself (``consistency``). Each problem names the file and says what is wrong with it.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tracker.evidence.consistency import check_consistency
 from tracker.evidence.format import MANIFEST, MANIFEST_SUM, EvidenceError, sha256_hex
 from tracker.evidence.names import clashes, unsafe_entry, unsafe_name
-from tracker.evidence.schema import FileRecord, Manifest, read_manifest
+from tracker.evidence.schema import FileRecord, Manifest, read_events, read_manifest
 
 MANIFEST_LIMIT = 64 * 1024 * 1024  # a manifest is read whole: refuse absurd ones
 SUM_LIMIT = 4096  # manifest.sha256 is one line of 81 bytes
@@ -250,15 +253,24 @@ def _check_file(archive: zipfile.ZipFile, info: zipfile.ZipInfo,
     return None
 
 
-def _check_messages(manifest: Manifest, listed: Mapping[str, FileRecord]) -> list[Problem]:
-    """Each message's stored SHA-256 must be its file's: a manifest at odds with itself."""
-    problems = []
-    for message in manifest.messages:
-        path = message.file
-        if path is not None and path in listed and message.sha256 != listed[path].sha256:
-            problems.append(Problem("invalid", path, "the message's stored SHA-256 in the "
-                                    "manifest is not its file's"))
-    return problems
+def _read_events(archive: zipfile.ZipFile, infos: Mapping[str, zipfile.ZipInfo],
+                 manifest: Manifest, good: set[str],
+                 problems: list[Problem]) -> dict[str, set[int]]:
+    """For each request whose event log verified, the message numbers its events name."""
+    named: dict[str, set[int]] = {}
+    for request in manifest.requests:
+        if request.events not in good:
+            continue  # missing, changed or unsafe: reported already
+        try:
+            data = _read_capped(archive, infos[request.events], MANIFEST_LIMIT)
+            value = json.loads(data.decode("utf-8"), object_pairs_hook=_no_repeated_keys)
+        except (_TooLarge, *_DAMAGE, RecursionError) as exc:
+            problems.append(Problem("invalid", request.events, f"not a valid event log ({exc})"))
+            continue
+        numbers, errors = read_events(value)
+        problems += [Problem("invalid", request.events, error) for error in errors]
+        named[request.ref] = numbers
+    return named
 
 
 def verify_bundle(path: Path) -> Verification:
@@ -283,6 +295,7 @@ def verify_bundle(path: Path) -> Verification:
             if name not in unsafe and (why := unsafe_name(name)) is not None:
                 problems.append(Problem("unsafe", name, f"{why} (named in {MANIFEST})"))
                 unsafe.add(name)
+        good: set[str] = set()  # listed files whose hash and size are the manifest's
         for name, entry in sorted(listed.items()):
             if name in unsafe:
                 continue
@@ -291,8 +304,12 @@ def verify_bundle(path: Path) -> Verification:
             elif (problem := _check_file(archive, by_name[name], entry)) is not None:
                 problems.append(problem)
             else:
-                verified += 1
+                good.add(name)
+        verified += len(good)
         for name in sorted(present - set(listed) - {MANIFEST, MANIFEST_SUM} - unsafe):
             problems.append(Problem("added", name, "in the zip, not in the manifest"))
-        problems.extend(_check_messages(manifest, listed))
+        if manifest.complete:  # a malformed manifest contradicting itself says nothing more
+            events = _read_events(archive, by_name, manifest, good, problems)
+            problems += [Problem("invalid", where, what) for where, what
+                         in check_consistency(manifest, listed, events, unsafe)]
     return Verification(path, verified, tuple(problems))
