@@ -27,6 +27,7 @@ DAY = {"TRACKER_TODAY": "2020-06-20"}
 TRUSTED = {"TRACKER_IMAP_TRUSTED_AUTHSERV_IDS": "mx.hrgroup.example", **DAY}
 PDF = b"%PDF-1.4\n% decision of the platform\n" + bytes(range(256)) + b"\n%%EOF\n"
 XSS = "<script>alert(1)</script>"
+COMPARE = "Compare it with the hash kept when the bundle was made"
 
 
 @dataclass
@@ -177,7 +178,7 @@ def test_export_is_reproducible_and_verifies(cli: Cli, tmp_path: Path) -> None:
     assert ex.zip.read_bytes() == again.read_bytes()
 
     result = cli.run("evidence", "verify", str(ex.zip))
-    assert result.stdout == f"OK: {len(first) - 1} files verified\n"
+    assert result.stdout.splitlines()[0] == f"OK: {len(first) - 1} files verified"
     report = cli.json("evidence", "verify", str(ex.zip))
     assert (report["ok"], report["problems"]) == (True, [])
 
@@ -248,7 +249,8 @@ def test_verify_catches_tampering(cli: Cli, tmp_path: Path, change: str, expecte
     bad = rewrite(ex.zip, tmp_path / "bad.zip", tamper)
     result = cli.run("evidence", "verify", str(bad), ok=False)
     assert result.exit_code == 9
-    lines = result.stdout.splitlines()
+    lines = [line for line in result.stdout.splitlines()
+             if not line.startswith(("manifest.json SHA-256: ", COMPARE))]
     assert len(lines) == 1 and lines[0].startswith(expected.format(ref=ref)), result.stdout
     assert "1 problem found" in result.stderr
     report = json.loads(cli.run("evidence", "verify", str(bad), "--json", ok=False).stdout)
@@ -347,3 +349,25 @@ def test_attachments_come_out_with_their_names_decoded_and_bytes_as_sent() -> No
         ("处理决定.pdf", "application/pdf"), ("", "message/rfc822")]
     assert found[0].data == PDF
     assert b"the original notice" in found[1].data
+
+
+def test_export_and_verify_print_the_manifest_hash_to_keep(cli: Cli, tmp_path: Path) -> None:
+    ref, _, _ = sent_request(cli)
+    out = tmp_path / "kept.zip"
+    written = cli.run("evidence", ref, "--output", str(out), env=DAY).stdout.splitlines()
+    digest = hashlib.sha256(members(out)["manifest.json"]).hexdigest()
+    assert f"manifest.json SHA-256: {digest}" in written
+    assert any(line.startswith("Keep this hash") for line in written)
+
+    checked = cli.run("evidence", "verify", str(out)).stdout.splitlines()
+    assert checked[0].startswith("OK: ")
+    assert checked[1] == f"manifest.json SHA-256: {digest}" and checked[2].startswith(COMPARE)
+    assert len(checked) == 3
+    assert cli.json("evidence", "verify", str(out))["manifest_sha256"] == digest
+
+    files = members(out)
+    files[f"{ref}/events.json"] += b" "
+    bad = rewrite(out, tmp_path / "bad.zip", lambda f: f.update(files))
+    failed = cli.run("evidence", "verify", str(bad), ok=False).stdout.splitlines()
+    assert failed[0].startswith(f"changed: {ref}/events.json")
+    assert failed[1] == f"manifest.json SHA-256: {digest}" and failed[2].startswith(COMPARE)

@@ -290,7 +290,12 @@ class ExportResult:
                 "requests": list(self.bundle.requests), "messages": self.bundle.messages,
                 "message_files": self.bundle.message_files,
                 "attachments": self.bundle.attachments, "files": len(self.bundle.files),
-                "manifest_sha256": sha256_hex(self.bundle.files[MANIFEST])}
+                "manifest_sha256": self.manifest_sha256}
+
+    @property
+    def manifest_sha256(self) -> str:
+        """The hash to keep: ``tracker evidence verify`` prints it for comparison."""
+        return sha256_hex(self.bundle.files[MANIFEST])
 
 
 def export_bundle(ws: Workspace, refs: Sequence[str], path: Path, as_of: date, *,

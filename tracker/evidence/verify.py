@@ -55,6 +55,10 @@ class Verification:
     path: Path
     verified: int
     problems: tuple[Problem, ...]
+    # The SHA-256 of manifest.json as it is in the zip (None if there is none to read): a
+    # bundle checks itself, so only this compared with the hash kept when the bundle was
+    # made shows that it is the same bundle.
+    manifest_sha256: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -62,6 +66,7 @@ class Verification:
 
     def as_dict(self) -> dict[str, Any]:
         return {"file": str(self.path), "ok": self.ok, "verified": self.verified,
+                "manifest_sha256": self.manifest_sha256,
                 "problems": [p.as_dict() for p in self.problems]}
 
 
@@ -288,7 +293,7 @@ def verify_bundle(path: Path) -> Verification:
         signed = _read_manifest(archive, by_name, unsafe, problems)
         manifest = signed.manifest
         if manifest is None:
-            return Verification(path, 0, tuple(problems))
+            return Verification(path, 0, tuple(problems), signed.sha256)
         verified = int(signed.matches)  # manifest.json is one of the files verified
         listed = _listed_files(manifest, problems)
         for name in _manifest_paths(manifest):
@@ -312,4 +317,4 @@ def verify_bundle(path: Path) -> Verification:
             events = _read_events(archive, by_name, manifest, good, problems)
             problems += [Problem("invalid", where, what) for where, what
                          in check_consistency(manifest, listed, events, unsafe)]
-    return Verification(path, verified, tuple(problems))
+    return Verification(path, verified, tuple(problems), signed.sha256)
