@@ -178,7 +178,9 @@ def test_export_is_reproducible_and_verifies(cli: Cli, tmp_path: Path) -> None:
     assert ex.zip.read_bytes() == again.read_bytes()
 
     result = cli.run("evidence", "verify", str(ex.zip))
-    assert result.stdout.splitlines()[0] == f"OK: {len(first) - 1} files verified"
+    assert result.stdout.splitlines()[0] == (
+        f"OK: {len(first)} files (manifest.json, manifest.sha256 and the {len(first) - 2} files "
+        "the manifest lists) verified")
     report = cli.json("evidence", "verify", str(ex.zip))
     assert (report["ok"], report["problems"]) == (True, [])
 
@@ -371,3 +373,19 @@ def test_export_and_verify_print_the_manifest_hash_to_keep(cli: Cli, tmp_path: P
     failed = cli.run("evidence", "verify", str(bad), ok=False).stdout.splitlines()
     assert failed[0].startswith(f"changed: {ref}/events.json")
     assert failed[1] == f"manifest.json SHA-256: {digest}" and failed[2].startswith(COMPARE)
+
+
+def test_export_and_verify_count_the_same_files(cli: Cli, tmp_path: Path) -> None:
+    ex = export(cli, tmp_path)
+    again = tmp_path / "again.zip"
+    written = cli.json("evidence", ex.ref, "--output", str(again), env=DAY)
+    checked = cli.json("evidence", "verify", str(again))
+    assert written["files"] == checked["verified"] == len(members(again))
+    said = cli.run("evidence", ex.ref, "--output", str(again), "--force", env=DAY).stdout
+    shown = cli.run("evidence", "verify", str(again)).stdout
+    words = re.compile(r"(\d+) files \(manifest\.json, manifest\.sha256 and the (\d+) files "
+                       r"the manifest lists\)")
+    found_said, found_shown = words.search(said), words.search(shown)
+    assert found_said is not None and found_shown is not None, (said, shown)
+    assert found_said.groups() == found_shown.groups() == (str(len(members(again))),
+                                                           str(len(members(again)) - 2))

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from tracker.cli.base import TrackerGroup, echo, emit_json, main, now_for, with_workspace
-from tracker.evidence import EvidenceError, export_bundle, verify_bundle
+from tracker.evidence import EvidenceError, export_bundle, files_in_words, verify_bundle
 from tracker.inert import inert_line
 from tracker.workspace import Workspace
 
@@ -53,8 +53,8 @@ def evidence_export(ws: Workspace, refs: Sequence[str], output: Path, force: boo
         return
     bundle = result.bundle
     click.echo(f"wrote {result.path}: {', '.join(bundle.requests)}; {bundle.messages} messages "
-               f"({bundle.message_files} as files), {bundle.attachments} attachments, "
-               f"{len(bundle.files)} files; sha256 {result.sha256}")
+               f"({bundle.message_files} as files), {bundle.attachments} attachments; "
+               f"{files_in_words(len(bundle.files))}; sha256 {result.sha256}")
     click.echo(f"manifest.json SHA-256: {result.manifest_sha256}")
     click.echo(KEEP_HASH)
 
@@ -69,7 +69,7 @@ def evidence_verify(file: Path, as_json: bool) -> None:
         emit_json(result.as_dict())
     else:
         if result.ok:
-            click.echo(f"OK: {result.verified} files verified")
+            click.echo(f"OK: {files_in_words(result.verified)} verified")
         for problem in result.problems:
             echo(inert_line(problem))  # names of members of a zip from anywhere
         if result.manifest_sha256 is not None:

@@ -29,7 +29,7 @@ from tracker.evidence.bundle import (
     collect_requests,
     export_bundle,
 )
-from tracker.evidence.format import EvidenceError
+from tracker.evidence.format import EvidenceError, files_in_words
 from tracker.evidence.mime import extract_attachments, sanitise_filename, unique_names
 from tracker.evidence.verify import Problem, Verification, verify_bundle
 
@@ -45,6 +45,7 @@ __all__ = [
     "collect_requests",
     "export_bundle",
     "extract_attachments",
+    "files_in_words",
     "sanitise_filename",
     "unique_names",
     "verify_bundle",

@@ -34,3 +34,10 @@ def sha256_hex(data: bytes) -> str:
     """The SHA-256 of *data* as lower-case hex, as ``sha256sum`` prints it."""
     return hashlib.sha256(data).hexdigest()
 
+
+
+def files_in_words(count: int) -> str:
+    """A bundle's files counted as export and verify both count them: every file of the zip,
+    the manifest and its hash included, so that the two numbers can be compared."""
+    return (f"{count} files ({MANIFEST}, {MANIFEST_SUM} and the {count - 2} files the manifest "
+            "lists)")

@@ -50,7 +50,11 @@ class Problem:
 
 @dataclass(frozen=True)
 class Verification:
-    """The outcome of checking a bundle: files verified and every problem found."""
+    """The outcome of checking a bundle: files verified and every problem found.
+
+    ``verified`` counts the files as export does (``format.files_in_words``): each listed file
+    whose hash is the manifest's, and manifest.json and manifest.sha256 if they match.
+    """
 
     path: Path
     verified: int
@@ -294,7 +298,8 @@ def verify_bundle(path: Path) -> Verification:
         manifest = signed.manifest
         if manifest is None:
             return Verification(path, 0, tuple(problems), signed.sha256)
-        verified = int(signed.matches)  # manifest.json is one of the files verified
+        # The manifest and its hash verify each other: both count, as export counts them.
+        verified = 2 if signed.matches else 0
         listed = _listed_files(manifest, problems)
         for name in _manifest_paths(manifest):
             if name not in unsafe and (why := unsafe_name(name)) is not None:
