@@ -389,3 +389,48 @@ def test_export_and_verify_count_the_same_files(cli: Cli, tmp_path: Path) -> Non
     assert found_said is not None and found_shown is not None, (said, shown)
     assert found_said.groups() == found_shown.groups() == (str(len(members(again))),
                                                            str(len(members(again)) - 2))
+
+
+def _import_reply(cli: Cli, tmp_path: Path, ref: str, letter_id: str, day: int) -> None:
+    raw = reply_mail(f"Re: [{ref}] your letter", letter_id, day=day, attach=False,
+                     auth="dkim=pass header.d=zoom.us; dmarc=pass header.from=zoom.us")
+    (tmp_path / f"reply-{day}.eml").write_bytes(raw)
+    assert cli.json("import", str(tmp_path / f"reply-{day}.eml"), "--trust-mailbox",
+                    env={**TRUSTED, "TRACKER_TODAY": f"2020-06-{day}"})["matched"] == 1
+
+
+def _story(cli: Cli, tmp_path: Path, ref: str) -> tuple[str, dict[str, object], list[str]]:
+    """The timeline's "Answered on" line, the manifest's deadline record, the message files."""
+    out = tmp_path / f"{ref}.zip"
+    cli.run("evidence", ref, "--output", str(out), env={"TRACKER_TODAY": "2020-07-01"})
+    files = members(out)
+    page = files["timeline.html"].decode()
+    [answered] = re.findall(r"<p>Answered on .*?</p>", page)
+    [request] = json.loads(files["manifest.json"])["requests"]
+    return re.sub(r"<[^>]+>", "", answered), request["deadline"], sorted(
+        name.rpartition("/")[2] for name in files if "/messages/" in name)
+
+
+def test_answered_on_names_the_answer_after_a_follow_up(cli: Cli, tmp_path: Path) -> None:
+    ref, _, letter_id = sent_request(cli)
+    _import_reply(cli, tmp_path, ref, letter_id, 15)  # message 002 answers the letter
+    cli.run("follow-up", ref, env={"TRACKER_TODAY": "2020-06-20"})
+    cli.run("mark-sent", ref, "--on", "2020-06-20", "--channel", "email",
+            env={"TRACKER_TODAY": "2020-06-20"})  # message 003 opens a new wait
+    _import_reply(cli, tmp_path, ref, letter_id, 25)  # message 004 answers the follow-up
+    answered, deadline, files = _story(cli, tmp_path, ref)
+    assert files == ["001-out-initial.eml", "002-in-reply.eml", "003-out-follow-up.eml",
+                     "004-in-reply.eml"]
+    assert answered == ("Answered on Thu 25 Jun 2020 by message 004 (from legal@zoom.us), "
+                        "after 5 days.")
+    assert (deadline["answered_by"], deadline["answered_at"]) == (4, "2020-06-25T08:00:00+00:00")
+
+
+def test_answered_on_names_the_first_of_two_answers_in_one_wait(cli: Cli, tmp_path: Path) -> None:
+    ref, _, letter_id = sent_request(cli)
+    _import_reply(cli, tmp_path, ref, letter_id, 16)  # message 002 stops the clock
+    _import_reply(cli, tmp_path, ref, letter_id, 18)  # message 003 is the last reply
+    answered, deadline, _ = _story(cli, tmp_path, ref)
+    assert answered == ("Answered on Tue 16 Jun 2020 by message 002 (from legal@zoom.us), "
+                        "after 8 days.")
+    assert (deadline["answered_by"], deadline["answered_at"]) == (2, "2020-06-16T08:00:00+00:00")
