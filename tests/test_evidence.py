@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import hashlib
+import html
 import json
 import os
 import re
@@ -19,6 +20,7 @@ import pytest
 import sqlalchemy as sa
 from conftest import Cli, bounce
 
+from tracker.admission import RULES
 from tracker.db import normalise_url
 from tracker.evidence import extract_attachments, sanitise_filename, unique_names
 from tracker.parsing import parse_message
@@ -391,6 +393,9 @@ def test_export_and_verify_count_the_same_files(cli: Cli, tmp_path: Path) -> Non
                                                            str(len(members(again)) - 2))
 
 
+VERIFIED = RULES["verified-platform-domain"]
+
+
 def _import_reply(cli: Cli, tmp_path: Path, ref: str, letter_id: str, day: int) -> None:
     raw = reply_mail(f"Re: [{ref}] your letter", letter_id, day=day, attach=False,
                      auth="dkim=pass header.d=zoom.us; dmarc=pass header.from=zoom.us")
@@ -407,7 +412,7 @@ def _story(cli: Cli, tmp_path: Path, ref: str) -> tuple[str, dict[str, object], 
     page = files["timeline.html"].decode()
     [answered] = re.findall(r"<p>Answered on .*?</p>", page)
     [request] = json.loads(files["manifest.json"])["requests"]
-    return re.sub(r"<[^>]+>", "", answered), request["deadline"], sorted(
+    return html.unescape(re.sub(r"<[^>]+>", "", answered)), request["deadline"], sorted(
         name.rpartition("/")[2] for name in files if "/messages/" in name)
 
 
@@ -422,7 +427,7 @@ def test_answered_on_names_the_answer_after_a_follow_up(cli: Cli, tmp_path: Path
     assert files == ["001-out-initial.eml", "002-in-reply.eml", "003-out-follow-up.eml",
                      "004-in-reply.eml"]
     assert answered == ("Answered on Thu 25 Jun 2020 by message 004 (from legal@zoom.us), "
-                        "after 5 days.")
+                        f"after 5 days; counted: {VERIFIED}.")
     assert (deadline["answered_by"], deadline["answered_at"]) == (4, "2020-06-25T08:00:00+00:00")
 
 
@@ -432,5 +437,28 @@ def test_answered_on_names_the_first_of_two_answers_in_one_wait(cli: Cli, tmp_pa
     _import_reply(cli, tmp_path, ref, letter_id, 18)  # message 003 is the last reply
     answered, deadline, _ = _story(cli, tmp_path, ref)
     assert answered == ("Answered on Tue 16 Jun 2020 by message 002 (from legal@zoom.us), "
-                        "after 8 days.")
+                        f"after 8 days; counted: {VERIFIED}.")
     assert (deadline["answered_by"], deadline["answered_at"]) == (2, "2020-06-16T08:00:00+00:00")
+
+
+def test_manifest_and_timeline_say_which_rule_let_each_message_count(
+        cli: Cli, tmp_path: Path) -> None:
+    ex = export(cli, tmp_path)
+    files = members(ex.zip)
+    manifest = json.loads(files["manifest.json"])
+    assert manifest["format_version"] == 2
+    said = {m["number"]: (m["admission"], m["admission_means"], m["hold"])
+            for m in manifest["messages"]}
+    hold = said[4][2]
+    assert said == {1: ("", "", ""),  # our letter: nothing to admit
+                    2: ("recorded-by-hand", RULES["recorded-by-hand"], ""),
+                    3: ("verified-platform-domain", VERIFIED, ""),
+                    4: ("", "", hold)}
+    assert hold.startswith("it may be forged")
+
+    page = html.unescape(re.sub(r"<[^>]+>", "", files["timeline.html"].decode()))
+    assert f"counted: {RULES['recorded-by-hand']}" in page
+    assert f"counted: {VERIFIED}" in page
+    assert f"not counted: {hold} (waiting for a person to check it)" in page
+    assert (f"Answered on Mon 15 Jun 2020 by message 003 (from legal@zoom.us), after 7 days; "
+            f"counted: {VERIFIED}.") in page

@@ -485,3 +485,43 @@ def test_an_event_log_of_the_wrong_shape_is_named(tmp_path: Path) -> None:
                            change=_unlist(EVENTS)))
     assert [str(p) for p in found] == [
         f"invalid: {EVENTS}: events[0].message must be a whole number from 1, or null, not text"]
+
+
+# --- format versions -----------------------------------------------------------------------------
+
+def _as_version_2(answered_by: Any = 3, drop: str = "") -> Change:
+    """The sample's manifest as format version 2 writes it (less the field *drop*)."""
+    def change(manifest: dict[str, Any]) -> None:
+        manifest["format_version"] = 2
+        for message in manifest["messages"]:
+            message.update(admission="", admission_means="", hold="")
+            message.pop(drop, None)
+        manifest["requests"][0]["deadline"]["answered_by"] = answered_by
+    return change
+
+
+def test_a_version_2_manifest_verifies(tmp_path: Path) -> None:
+    assert problems(forge(tmp_path / "v2.zip", change=_as_version_2())) == []
+
+
+@pytest.mark.parametrize("field", ["admission", "admission_means", "hold"])
+def test_version_2_says_which_rule_let_each_message_count(tmp_path: Path, field: str) -> None:
+    found = problems(forge(tmp_path / "v2.zip", change=_as_version_2(drop=field)))
+    assert [str(p) for p in found] == [
+        f"invalid: manifest.json: messages[{n}].{field} must be text, not missing"
+        for n in range(4)]
+
+
+def test_a_version_1_manifest_relabelled_2_is_refused(tmp_path: Path) -> None:
+    found = problems(forge(tmp_path / "relabelled.zip", change=_set(("format_version",), 2)))
+    details = {p.detail for p in found if p.kind == "invalid"}
+    assert "messages[2].admission must be text, not missing" in details
+    assert "requests[0].deadline.answered_by must be a whole number from 1, or null, not " \
+        "missing" in details
+
+
+def test_the_answer_a_deadline_names_must_exist(tmp_path: Path) -> None:
+    found = problems(forge(tmp_path / "v2.zip", change=_as_version_2(answered_by=9)))
+    assert [str(p) for p in found] == [
+        f"invalid: manifest.json: requests[0].deadline.answered_by names message 9, which {REF} "
+        "does not have"]

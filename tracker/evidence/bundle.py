@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from tracker import __version__, clock
+from tracker.admission import RULES
 from tracker.db import transaction
 from tracker.errors import NotFoundError, suggest
 from tracker.evidence.archive import check_output, write_zip
@@ -195,6 +196,9 @@ def _message_record(ref: str, entry: MessageEntry) -> dict[str, Any]:
         "message_id": m.message_id, "in_reply_to": m.in_reply_to, "references": m.references,
         "headers": entry.headers, "sha256": m.sha256 or None, "authenticity": m.authenticity,
         "reasons": list(m.reasons), "match_rule": m.match_rule, "triage": m.triage,
+        # Which rule let it count for its request ("" if none did), and why it waits if not.
+        "admission": m.admission, "admission_means": RULES.get(m.admission, ""),
+        "hold": m.hold,
         "note": m.note, "ticket": m.ticket, "bounced": list(m.bounced),
         "defects": list(m.defects), "problems": list(entry.problems),
         "attachments": [{"path": path, "filename": a.filename, "content_type": a.content_type,

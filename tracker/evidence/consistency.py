@@ -42,6 +42,11 @@ def check_consistency(manifest: Manifest, listed: Mapping[str, FileRecord],
     for path in sorted(set(listed) - set(owners) - skip):
         found.append((path, "listed in files[] but belongs to no message or request"))
     numbers = _numbers_by_ref(manifest)
+    for request in manifest.requests:
+        answer = request.answered_by
+        if answer is not None and answer not in numbers.get(request.ref, set()):
+            found.append((MANIFEST, f"{request.where}.deadline.answered_by names message "
+                          f"{answer}, which {request.ref} does not have"))
     for ref, named in sorted(events.items()):
         for number in sorted(named - numbers.get(ref, set())):
             found.append((f"{ref}/events.json", f"an event names message {number}, which "

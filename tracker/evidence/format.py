@@ -10,7 +10,9 @@ from typing import Any
 from tracker.errors import TrackerError
 
 FORMAT = "tracker-evidence"
-FORMAT_VERSION = 1
+# 2: each message says which rule let it count (admission, admission_means, hold) and each
+# request's deadline which message answered it (answered_at, answered_by). verify reads 1 too.
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 MANIFEST_SUM = "manifest.sha256"
 TIMELINE = "timeline.html"

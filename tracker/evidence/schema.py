@@ -46,6 +46,7 @@ class RequestRecord:
     where: str
     ref: str
     events: str
+    answered_by: int | None  # a message number (format version 2 on)
 
 
 @dataclass(frozen=True)
@@ -137,8 +138,16 @@ def _file_record(fields: Fields, where: str, item: Mapping[str, Any]) -> FileRec
     return FileRecord(path, size, sha256)
 
 
-def _message_record(fields: Fields, where: str, item: Mapping[str, Any]) -> MessageRecord | None:
+# Fields a manifest has from a format version on; verify reads older bundles without them.
+MESSAGE_FIELDS_OF = {2: ("admission", "admission_means", "hold")}
+
+
+def _message_record(fields: Fields, where: str, item: Mapping[str, Any],
+                    version: int) -> MessageRecord | None:
     errors = len(fields.errors)
+    for since, keys in MESSAGE_FIELDS_OF.items():
+        for key in keys if version >= since else ():
+            fields.get(item, where, key, TEXT)
     number = fields.get(item, where, "number", NUMBER)
     request = fields.get(item, where, "request", TEXT)
     file = fields.get(item, where, "file", TEXT_OR_NULL)
@@ -152,11 +161,18 @@ def _message_record(fields: Fields, where: str, item: Mapping[str, Any]) -> Mess
                          tuple(a for a in attachments if a is not None))
 
 
-def _request_record(fields: Fields, where: str, item: Mapping[str, Any]) -> RequestRecord | None:
+def _request_record(fields: Fields, where: str, item: Mapping[str, Any],
+                    version: int) -> RequestRecord | None:
     ref, events = fields.get(item, where, "ref", TEXT), fields.get(item, where, "events", TEXT)
-    if _MISSING in (ref, events):
+    answered_by = None
+    if version >= 2:  # the message that answered the request's current wait
+        deadline = fields.get(item, where, "deadline", OBJECT)
+        if deadline is not _MISSING:
+            answered_by = fields.get(deadline, f"{where}.deadline", "answered_by",
+                                     NUMBER_OR_NULL)
+    if _MISSING in (ref, events, answered_by):
         return None
-    return RequestRecord(where, ref, events)
+    return RequestRecord(where, ref, events, answered_by)
 
 
 def _version(fields: Fields, manifest: Mapping[str, Any]) -> int | None:
@@ -185,8 +201,10 @@ def read_manifest(manifest: Any) -> Manifest | str:
         value = fields.get(manifest, "", key, LIST)
         parts[key] = [] if value is _MISSING else fields.items(value, key)
     files = [_file_record(fields, where, item) for where, item in parts["files"]]
-    messages = [_message_record(fields, where, item) for where, item in parts["messages"]]
-    requests = [_request_record(fields, where, item) for where, item in parts["requests"]]
+    messages = [_message_record(fields, where, item, version)
+                for where, item in parts["messages"]]
+    requests = [_request_record(fields, where, item, version)
+                for where, item in parts["requests"]]
     return Manifest(version=version, files=tuple(f for f in files if f is not None),
                     messages=tuple(m for m in messages if m is not None),
                     requests=tuple(r for r in requests if r is not None),

@@ -14,8 +14,10 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from tracker import clock
+from tracker.admission import RULES
 from tracker.evidence.format import MANIFEST, MANIFEST_SUM
-from tracker.models import Event
+from tracker.models import Event, Message
+from tracker.records import counts_for_clock
 
 if TYPE_CHECKING:
     from tracker.evidence.bundle import BundleContext, MessageEntry, RequestEvidence, Story
@@ -35,8 +37,6 @@ li.suspicious{border-color:#c53030;background:#fff5f5}
 code{font-size:.9em;word-break:break-all}
 """.strip()
 _CSP = "default-src 'none'; style-src 'unsafe-inline'"
-_TRIAGE = {"pending": "waiting for a person to check it; not counted",
-           "dismissed": "dismissed by staff; not counted", "linked": "confirmed by staff"}
 _KINDS = {"initial": "letter", "follow-up": "follow-up letter", "auto_reply": "acknowledgement",
           "bounce": "delivery failure notice", "delivery_delay": "delivery delay notice"}
 _CHANNELS = {"email": "by email", "webform": "by web form", "post": "by post", "fax": "by fax",
@@ -56,6 +56,16 @@ def _when(moment: datetime | None, tz: ZoneInfo) -> str:
 
 def _link(path: str, label: str) -> str:
     return f'<a href="{_e(quote(path))}">{_e(label)}</a>'
+
+
+def _counted(m: Message) -> str:
+    """Whether an inbound message counts for its request, and by which rule or why not."""
+    if m.admission and counts_for_clock(m):
+        return f"<b>counted</b>: {_e(RULES.get(m.admission, m.admission))}"
+    why = "dismissed by staff" if m.triage == "dismissed" else m.hold or "no rule let it count"
+    if m.triage == "pending":
+        why += " (waiting for a person to check it)"
+    return f"<b>not counted</b>: {_e(why)}"
 
 
 def _message_html(ref: str, entry: MessageEntry, tz: ZoneInfo) -> str:
@@ -80,8 +90,8 @@ def _message_html(ref: str, entry: MessageEntry, tz: ZoneInfo) -> str:
         what = "DELIVERY FAILED" if m.kind == "bounce" else "DELIVERY DELAYED"
         lines.append(f'<div class="flag">{what}: {_e(", ".join(m.bounced) or "see the message")}'
                      "</div>")
-    if m.triage in _TRIAGE:
-        lines.append(f'<div class="meta">triage: {_e(_TRIAGE[m.triage])}</div>')
+    if m.direction == "in":
+        lines.append(f'<div class="meta">{_counted(m)}</div>')
     meta = [f"authenticity: {_e(m.authenticity)}" if m.authenticity else "",
             f"matched by {_e(m.match_rule)}" if m.match_rule else "",
             f"SHA-256 <code>{_e(m.sha256)}</code>" if m.sha256 else ""]
@@ -114,7 +124,8 @@ def _answered_html(story: Story, tz: ZoneInfo) -> str:
         by = (f' by <a href="#{_e(_anchor(story.item.request.ref, answer.number))}">message '
               f"{answer.number:03d}</a>{sender}")
     days = wait.response_days
-    return (f"<p>Answered on {_e(day)}{by}, after {days} day{'' if days == 1 else 's'}.</p>")
+    rule = f"; {_counted(answer.message)}" if answer is not None else ""
+    return f"<p>Answered on {_e(day)}{by}, after {days} day{'' if days == 1 else 's'}{rule}.</p>"
 
 
 def _anchor(ref: str, number: int) -> str:
