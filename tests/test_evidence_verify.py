@@ -22,7 +22,8 @@ from conftest import Cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tracker.evidence import EvidenceError, Problem, verify_bundle
+from tracker.evidence import EvidenceError, Problem, sanitise_filename, unique_names, verify_bundle
+from tracker.evidence.names import clashes, unsafe_name
 
 SAMPLE = Path(__file__).parent / "data" / "evidence" / "bundle-v1.zip"
 REF = "HC-2020-0001"
@@ -525,3 +526,13 @@ def test_the_answer_a_deadline_names_must_exist(tmp_path: Path) -> None:
     assert [str(p) for p in found] == [
         f"invalid: manifest.json: requests[0].deadline.answered_by names message 9, which {REF} "
         "does not have"]
+
+
+@FUZZ
+@given(names=st.lists(st.text(), max_size=6))
+def test_attachment_names_export_writes_are_names_verify_accepts(tmp_path: Path,
+                                                                 names: list[str]) -> None:
+    safe = unique_names([sanitise_filename(name, "application/pdf") for name in names])
+    paths = [f"{REF}/attachments/003-{name}" for name in safe]
+    assert [unsafe_name(path) for path in paths] == [None] * len(paths)
+    assert clashes(paths) == {}
