@@ -536,3 +536,13 @@ def test_attachment_names_export_writes_are_names_verify_accepts(tmp_path: Path,
     paths = [f"{REF}/attachments/003-{name}" for name in safe]
     assert [unsafe_name(path) for path in paths] == [None] * len(paths)
     assert clashes(paths) == {}
+
+
+def test_a_huge_name_in_the_manifest_is_shown_cut(tmp_path: Path) -> None:
+    name = f"{REF}/" + "x/" * 50_000 + "x"
+    found = problems(forge(tmp_path / "long.zip", change=_set(("messages", 3, "file"), name)))
+    unsafe = [p for p in found if p.kind == "unsafe"]
+    assert len(unsafe) == 1 and unsafe[0].path.startswith(name[:500])
+    assert unsafe[0].path.endswith(f"… ({len(name)} characters)")
+    assert unsafe[0].detail.startswith("longer than many systems can extract (1024 bytes)")
+    assert len(str(unsafe[0])) < 2000

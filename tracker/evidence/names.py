@@ -18,6 +18,7 @@ import zipfile
 from collections.abc import Iterable
 
 SEGMENT_BYTES = 255  # the longest file name (one folder level) most file systems allow
+PATH_BYTES = 1024  # a whole path: tracker's own are under 200, many systems stop at 260 or 1024
 _DRIVE = re.compile(r"[A-Za-z]:")
 _UNICODE_PATH = 0x7075  # Info-ZIP Unicode Path extra field: a second name for the entry
 _MSDOS_FOLDER = 0x10  # the folder bit of the MS-DOS attributes in the low byte
@@ -44,6 +45,8 @@ def unsafe_name(name: str) -> str | None:
         return "a backslash is a folder separator on Windows: the name could mean another path"
     if ":" in name:
         return "a colon names a hidden stream of another file on Windows"
+    if len(name.encode("utf-8", "surrogatepass")) > PATH_BYTES:
+        return f"longer than many systems can extract ({PATH_BYTES} bytes)"
     segments = name.split("/")
     if ".." in segments:
         return "a parent reference ('..') could write outside the folder it is extracted to"

@@ -31,6 +31,11 @@ SUM_LIMIT = 4096  # manifest.sha256 is one line of 81 bytes
 READ_MARGIN = 64 * 1024  # how far past its listed size a member is read before giving up
 CHUNK = 1 << 20
 _SUM_LINE = re.compile(r"([0-9a-fA-F]{64}) [ *]manifest\.json")
+PATH_SHOWN = 500  # characters of a path a problem shows (tracker's own are under 200)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,11 @@ class Problem:
     kind: str  # "changed" | "added" | "missing" | "damaged" | "invalid" | "unsafe"
     path: str
     detail: str
+
+    def __post_init__(self) -> None:
+        # Names come from the bundle and may be megabytes long: show enough to find them.
+        object.__setattr__(self, "path", _clip(self.path, PATH_SHOWN))
+        object.__setattr__(self, "detail", _clip(self.detail, 2 * PATH_SHOWN))
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.path}: {self.detail}"
