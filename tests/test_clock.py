@@ -462,7 +462,7 @@ def test_not_sent_yet(letters: list[str], as_of: str) -> None:
         sent_on=None, started_on=None, due_on=None, very_overdue_on=None,
         days_without_response=None, business_days_without_response=None, overdue=False,
         very_overdue=False, overdue_by_days=0, last_reply_on=None, answered=False,
-        response_days=None, explanation="not sent yet",
+        answered_at=None, response_days=None, explanation="not sent yet",
     )
 
 
@@ -605,6 +605,34 @@ def test_answered_wait(reply: str, as_of: str, response_days: int) -> None:
         None, None, None)
     assert (w.overdue, w.very_overdue, w.overdue_by_days) == (False, False, 0)
     assert (w.sent_on, w.due_on) == (d("2020-06-08"), d("2020-07-08"))
+
+
+@pytest.mark.parametrize(
+    ("letters", "replies", "as_of", "answered_at", "last_reply"),
+    [
+        pytest.param(["2020-06-08 10:00", "2020-06-25 10:00"],
+                     [("2020-06-15 10:00", True), ("2020-06-30 09:00", True)], "2020-07-10",
+                     "2020-06-30 09:00", "2020-06-30", id="answer-follow-up-second-answer"),
+        pytest.param(["2020-06-08 10:00"],
+                     [("2020-06-15 10:00", True), ("2020-06-18 11:00", True)], "2020-07-10",
+                     "2020-06-15 10:00", "2020-06-18", id="two-answers-in-one-wait"),
+        pytest.param(["2020-06-08 10:00", "2020-06-25 10:00"], [("2020-06-15 10:00", True)],
+                     "2020-07-10", None, "2020-06-15", id="answered-then-waiting-again"),
+        pytest.param(["2020-06-08 10:00"],
+                     [("2020-06-09 08:00", False), ("2020-06-15 10:00", True)], "2020-07-10",
+                     "2020-06-15 10:00", "2020-06-15", id="acknowledgement-first"),
+        pytest.param(["2020-06-08 10:00"], [("2020-06-15 10:00", True)], "2020-06-14",
+                     None, None, id="answer-after-as-of-ignored"),
+    ],
+)
+def test_answered_at_is_the_reply_that_closed_the_current_wait(
+    letters: list[str], replies: list[tuple[str, bool]], as_of: str, answered_at: str | None,
+    last_reply: str | None,
+) -> None:
+    w = wait(letters, replies=replies, as_of=as_of)
+    assert w.answered_at == (None if answered_at is None else at(answered_at, BERLIN))
+    assert w.answered is (answered_at is not None)
+    assert w.last_reply_on == (None if last_reply is None else d(last_reply))
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import hashlib
+import html
 import json
 import os
 import re
@@ -19,6 +20,7 @@ import pytest
 import sqlalchemy as sa
 from conftest import Cli, bounce
 
+from tracker.admission import RULES
 from tracker.db import normalise_url
 from tracker.evidence import extract_attachments, sanitise_filename, unique_names
 from tracker.parsing import parse_message
@@ -27,6 +29,7 @@ DAY = {"TRACKER_TODAY": "2020-06-20"}
 TRUSTED = {"TRACKER_IMAP_TRUSTED_AUTHSERV_IDS": "mx.hrgroup.example", **DAY}
 PDF = b"%PDF-1.4\n% decision of the platform\n" + bytes(range(256)) + b"\n%%EOF\n"
 XSS = "<script>alert(1)</script>"
+COMPARE = "Compare it with the hash kept when the bundle was made"
 
 
 @dataclass
@@ -177,7 +180,9 @@ def test_export_is_reproducible_and_verifies(cli: Cli, tmp_path: Path) -> None:
     assert ex.zip.read_bytes() == again.read_bytes()
 
     result = cli.run("evidence", "verify", str(ex.zip))
-    assert result.stdout == f"OK: {len(first) - 1} files verified\n"
+    assert result.stdout.splitlines()[0] == (
+        f"OK: {len(first)} files (manifest.json, manifest.sha256 and the {len(first) - 2} files "
+        "the manifest lists) verified")
     report = cli.json("evidence", "verify", str(ex.zip))
     assert (report["ok"], report["problems"]) == (True, [])
 
@@ -248,7 +253,8 @@ def test_verify_catches_tampering(cli: Cli, tmp_path: Path, change: str, expecte
     bad = rewrite(ex.zip, tmp_path / "bad.zip", tamper)
     result = cli.run("evidence", "verify", str(bad), ok=False)
     assert result.exit_code == 9
-    lines = result.stdout.splitlines()
+    lines = [line for line in result.stdout.splitlines()
+             if not line.startswith(("manifest.json SHA-256: ", COMPARE))]
     assert len(lines) == 1 and lines[0].startswith(expected.format(ref=ref)), result.stdout
     assert "1 problem found" in result.stderr
     report = json.loads(cli.run("evidence", "verify", str(bad), "--json", ok=False).stdout)
@@ -347,3 +353,112 @@ def test_attachments_come_out_with_their_names_decoded_and_bytes_as_sent() -> No
         ("处理决定.pdf", "application/pdf"), ("", "message/rfc822")]
     assert found[0].data == PDF
     assert b"the original notice" in found[1].data
+
+
+def test_export_and_verify_print_the_manifest_hash_to_keep(cli: Cli, tmp_path: Path) -> None:
+    ref, _, _ = sent_request(cli)
+    out = tmp_path / "kept.zip"
+    written = cli.run("evidence", ref, "--output", str(out), env=DAY).stdout.splitlines()
+    digest = hashlib.sha256(members(out)["manifest.json"]).hexdigest()
+    assert f"manifest.json SHA-256: {digest}" in written
+    assert any(line.startswith("Keep this hash") for line in written)
+
+    checked = cli.run("evidence", "verify", str(out)).stdout.splitlines()
+    assert checked[0].startswith("OK: ")
+    assert checked[1] == f"manifest.json SHA-256: {digest}" and checked[2].startswith(COMPARE)
+    assert len(checked) == 3
+    assert cli.json("evidence", "verify", str(out))["manifest_sha256"] == digest
+
+    files = members(out)
+    files[f"{ref}/events.json"] += b" "
+    bad = rewrite(out, tmp_path / "bad.zip", lambda f: f.update(files))
+    failed = cli.run("evidence", "verify", str(bad), ok=False).stdout.splitlines()
+    assert failed[0].startswith(f"changed: {ref}/events.json")
+    assert failed[1] == f"manifest.json SHA-256: {digest}" and failed[2].startswith(COMPARE)
+
+
+def test_export_and_verify_count_the_same_files(cli: Cli, tmp_path: Path) -> None:
+    ex = export(cli, tmp_path)
+    again = tmp_path / "again.zip"
+    written = cli.json("evidence", ex.ref, "--output", str(again), env=DAY)
+    checked = cli.json("evidence", "verify", str(again))
+    assert written["files"] == checked["verified"] == len(members(again))
+    said = cli.run("evidence", ex.ref, "--output", str(again), "--force", env=DAY).stdout
+    shown = cli.run("evidence", "verify", str(again)).stdout
+    words = re.compile(r"(\d+) files \(manifest\.json, manifest\.sha256 and the (\d+) files "
+                       r"the manifest lists\)")
+    found_said, found_shown = words.search(said), words.search(shown)
+    assert found_said is not None and found_shown is not None, (said, shown)
+    assert found_said.groups() == found_shown.groups() == (str(len(members(again))),
+                                                           str(len(members(again)) - 2))
+
+
+VERIFIED = RULES["verified-platform-domain"]
+
+
+def _import_reply(cli: Cli, tmp_path: Path, ref: str, letter_id: str, day: int) -> None:
+    raw = reply_mail(f"Re: [{ref}] your letter", letter_id, day=day, attach=False,
+                     auth="dkim=pass header.d=zoom.us; dmarc=pass header.from=zoom.us")
+    (tmp_path / f"reply-{day}.eml").write_bytes(raw)
+    assert cli.json("import", str(tmp_path / f"reply-{day}.eml"), "--trust-mailbox",
+                    env={**TRUSTED, "TRACKER_TODAY": f"2020-06-{day}"})["matched"] == 1
+
+
+def _story(cli: Cli, tmp_path: Path, ref: str) -> tuple[str, dict[str, object], list[str]]:
+    """The timeline's "Answered on" line, the manifest's deadline record, the message files."""
+    out = tmp_path / f"{ref}.zip"
+    cli.run("evidence", ref, "--output", str(out), env={"TRACKER_TODAY": "2020-07-01"})
+    files = members(out)
+    page = files["timeline.html"].decode()
+    [answered] = re.findall(r"<p>Answered on .*?</p>", page)
+    [request] = json.loads(files["manifest.json"])["requests"]
+    return html.unescape(re.sub(r"<[^>]+>", "", answered)), request["deadline"], sorted(
+        name.rpartition("/")[2] for name in files if "/messages/" in name)
+
+
+def test_answered_on_names_the_answer_after_a_follow_up(cli: Cli, tmp_path: Path) -> None:
+    ref, _, letter_id = sent_request(cli)
+    _import_reply(cli, tmp_path, ref, letter_id, 15)  # message 002 answers the letter
+    cli.run("follow-up", ref, env={"TRACKER_TODAY": "2020-06-20"})
+    cli.run("mark-sent", ref, "--on", "2020-06-20", "--channel", "email",
+            env={"TRACKER_TODAY": "2020-06-20"})  # message 003 opens a new wait
+    _import_reply(cli, tmp_path, ref, letter_id, 25)  # message 004 answers the follow-up
+    answered, deadline, files = _story(cli, tmp_path, ref)
+    assert files == ["001-out-initial.eml", "002-in-reply.eml", "003-out-follow-up.eml",
+                     "004-in-reply.eml"]
+    assert answered == ("Answered on Thu 25 Jun 2020 by message 004 (from legal@zoom.us), "
+                        f"after 5 days; counted: {VERIFIED}.")
+    assert (deadline["answered_by"], deadline["answered_at"]) == (4, "2020-06-25T08:00:00+00:00")
+
+
+def test_answered_on_names_the_first_of_two_answers_in_one_wait(cli: Cli, tmp_path: Path) -> None:
+    ref, _, letter_id = sent_request(cli)
+    _import_reply(cli, tmp_path, ref, letter_id, 16)  # message 002 stops the clock
+    _import_reply(cli, tmp_path, ref, letter_id, 18)  # message 003 is the last reply
+    answered, deadline, _ = _story(cli, tmp_path, ref)
+    assert answered == ("Answered on Tue 16 Jun 2020 by message 002 (from legal@zoom.us), "
+                        f"after 8 days; counted: {VERIFIED}.")
+    assert (deadline["answered_by"], deadline["answered_at"]) == (2, "2020-06-16T08:00:00+00:00")
+
+
+def test_manifest_and_timeline_say_which_rule_let_each_message_count(
+        cli: Cli, tmp_path: Path) -> None:
+    ex = export(cli, tmp_path)
+    files = members(ex.zip)
+    manifest = json.loads(files["manifest.json"])
+    assert manifest["format_version"] == 2
+    said = {m["number"]: (m["admission"], m["admission_means"], m["hold"])
+            for m in manifest["messages"]}
+    hold = said[4][2]
+    assert said == {1: ("", "", ""),  # our letter: nothing to admit
+                    2: ("recorded-by-hand", RULES["recorded-by-hand"], ""),
+                    3: ("verified-platform-domain", VERIFIED, ""),
+                    4: ("", "", hold)}
+    assert hold.startswith("it may be forged")
+
+    page = html.unescape(re.sub(r"<[^>]+>", "", files["timeline.html"].decode()))
+    assert f"counted: {RULES['recorded-by-hand']}" in page
+    assert f"counted: {VERIFIED}" in page
+    assert f"not counted: {hold} (waiting for a person to check it)" in page
+    assert (f"Answered on Mon 15 Jun 2020 by message 003 (from legal@zoom.us), after 7 days; "
+            f"counted: {VERIFIED}.") in page

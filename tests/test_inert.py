@@ -165,6 +165,6 @@ def test_hostile_mail_reaches_no_terminal_through_any_command(cli: Cli, tmp_path
                 copy.writestr(name, archive.read(name))
             copy.writestr(f"{ref}/attachments/evil\x1b[2J\u202eexe.pdf", b"MZ")
     result = cli.run("evidence", "verify", str(tampered), ok=False)
-    assert result.exit_code == 9 and f"added: {ref}/attachments/evil{P}[2J{P}exe.pdf" in \
-        result.stdout
+    assert result.exit_code == 9 and f"unsafe: {ref}/attachments/evil{P}[2J{P}exe.pdf: a " \
+        "control character" in result.stdout
     assert _offences(result.stdout_bytes + result.stderr_bytes) == []

@@ -336,8 +336,11 @@ class Wait:
     overdue: bool
     very_overdue: bool
     overdue_by_days: int
-    last_reply_on: date | None
+    last_reply_on: date | None  # the last substantive reply of all, in any wait
     answered: bool
+    # The moment of the reply that closed the current wait (None while waiting): not always
+    # the last reply, which may be a second answer to the same letter.
+    answered_at: datetime | None
     response_days: int | None
     explanation: str
 
@@ -376,7 +379,7 @@ def compute_wait(
             sent_on=None, started_on=None, due_on=None, very_overdue_on=None,
             days_without_response=None, business_days_without_response=None, overdue=False,
             very_overdue=False, overdue_by_days=0, last_reply_on=last_reply_on, answered=False,
-            response_days=None, explanation="not sent yet",
+            answered_at=None, response_days=None, explanation="not sent yet",
         )
     # A wait opens at a letter when none is open and closes at the next substantive reply.
     # At the same instant the reply sorts first: it cannot answer a letter not yet sent.
@@ -422,6 +425,7 @@ def compute_wait(
         overdue_by_days=(as_of - due).days if overdue else 0,
         last_reply_on=last_reply_on,
         answered=not waiting,
+        answered_at=None if answer is None else answer[0],
         response_days=response_days,
         explanation="; ".join(clauses),
     )

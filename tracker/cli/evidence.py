@@ -8,9 +8,15 @@ from pathlib import Path
 import click
 
 from tracker.cli.base import TrackerGroup, echo, emit_json, main, now_for, with_workspace
-from tracker.evidence import EvidenceError, export_bundle, verify_bundle
+from tracker.evidence import EvidenceError, export_bundle, files_in_words, verify_bundle
 from tracker.inert import inert_line
 from tracker.workspace import Workspace
+
+# A bundle checks itself; only a hash kept outside it shows that it is the bundle that was made.
+KEEP_HASH = ("Keep this hash where the other side can see it (in the covering letter, say): "
+             "`tracker evidence verify` prints it for them to compare.")
+COMPARE_HASH = ("Compare it with the hash kept when the bundle was made (`tracker evidence` "
+                "printed it): only that shows this is the bundle that was made.")
 
 
 class _ExportByDefault(TrackerGroup):
@@ -47,8 +53,10 @@ def evidence_export(ws: Workspace, refs: Sequence[str], output: Path, force: boo
         return
     bundle = result.bundle
     click.echo(f"wrote {result.path}: {', '.join(bundle.requests)}; {bundle.messages} messages "
-               f"({bundle.message_files} as files), {bundle.attachments} attachments, "
-               f"{len(bundle.files)} files; sha256 {result.sha256}")
+               f"({bundle.message_files} as files), {bundle.attachments} attachments; "
+               f"{files_in_words(len(bundle.files))}; sha256 {result.sha256}")
+    click.echo(f"manifest.json SHA-256: {result.manifest_sha256}")
+    click.echo(KEEP_HASH)
 
 
 @evidence.command(name="verify")
@@ -59,11 +67,14 @@ def evidence_verify(file: Path, as_json: bool) -> None:
     result = verify_bundle(file)
     if as_json:
         emit_json(result.as_dict())
-    elif result.ok:
-        click.echo(f"OK: {result.verified} files verified")
     else:
+        if result.ok:
+            click.echo(f"OK: {files_in_words(result.verified)} verified")
         for problem in result.problems:
             echo(inert_line(problem))  # names of members of a zip from anywhere
+        if result.manifest_sha256 is not None:
+            click.echo(f"manifest.json SHA-256: {result.manifest_sha256}")
+            click.echo(COMPARE_HASH)
     if not result.ok:
         count = len(result.problems)
         raise EvidenceError(f"{file}: {count} problem{'' if count == 1 else 's'} found; "

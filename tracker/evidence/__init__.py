@@ -14,10 +14,12 @@ day the caller passes in.
     mime       attachments out of raw mail, safe file names, the headers worth keeping
     bundle     read requests from the database (the only I/O) and build the files (pure)
     timeline   timeline.html
-    archive    write the zip reproducibly and atomically; verify one
+    archive    write the zip reproducibly and atomically
+    names      which member names and entries a bundle may hold (safe to unzip anywhere)
+    verify     check a bundle with nothing but the zip
 """
 
-from tracker.evidence.archive import Problem, Verification, verify_bundle, write_zip
+from tracker.evidence.archive import write_zip
 from tracker.evidence.bundle import (
     Bundle,
     BundleContext,
@@ -27,8 +29,9 @@ from tracker.evidence.bundle import (
     collect_requests,
     export_bundle,
 )
-from tracker.evidence.format import EvidenceError
+from tracker.evidence.format import EvidenceError, files_in_words
 from tracker.evidence.mime import extract_attachments, sanitise_filename, unique_names
+from tracker.evidence.verify import Problem, Verification, verify_bundle
 
 __all__ = [
     "Bundle",
@@ -42,6 +45,7 @@ __all__ = [
     "collect_requests",
     "export_bundle",
     "extract_attachments",
+    "files_in_words",
     "sanitise_filename",
     "unique_names",
     "verify_bundle",

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from tracker import __version__, clock
+from tracker.admission import RULES
 from tracker.db import transaction
 from tracker.errors import NotFoundError, suggest
 from tracker.evidence.archive import check_output, write_zip
@@ -42,7 +43,7 @@ from tracker.evidence.mime import (
 from tracker.evidence.timeline import render_timeline
 from tracker.models import Case, Event, Message, Platform, Request
 from tracker.parsing import parse_message
-from tracker.records import get_request, request_messages, wait_for
+from tracker.records import get_request, is_answer, request_messages, wait_for
 from tracker.status import StatusRow, build_row
 from tracker.tags import parse_ref
 from tracker.workspace import Workspace
@@ -195,6 +196,9 @@ def _message_record(ref: str, entry: MessageEntry) -> dict[str, Any]:
         "message_id": m.message_id, "in_reply_to": m.in_reply_to, "references": m.references,
         "headers": entry.headers, "sha256": m.sha256 or None, "authenticity": m.authenticity,
         "reasons": list(m.reasons), "match_rule": m.match_rule, "triage": m.triage,
+        # Which rule let it count for its request ("" if none did), and why it waits if not.
+        "admission": m.admission, "admission_means": RULES.get(m.admission, ""),
+        "hold": m.hold,
         "note": m.note, "ticket": m.ticket, "bounced": list(m.bounced),
         "defects": list(m.defects), "problems": list(entry.problems),
         "attachments": [{"path": path, "filename": a.filename, "content_type": a.content_type,
@@ -206,7 +210,25 @@ def _message_record(ref: str, entry: MessageEntry) -> dict[str, Any]:
     return record
 
 
-def _request_record(item: RequestEvidence) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Story:
+    """One request as the bundle tells it: its messages, and the one that answered it."""
+
+    item: RequestEvidence
+    entries: tuple[MessageEntry, ...]
+    answer: MessageEntry | None  # the reply that closed the current wait, if it is closed
+
+
+def answering_entry(wait: clock.Wait, entries: Sequence[MessageEntry]) -> MessageEntry | None:
+    """The message whose arrival closed the current wait: the clock's answer, not the last."""
+    if wait.answered_at is None:
+        return None
+    return next((e for e in entries if e.message.sent_at == wait.answered_at
+                 and is_answer(e.message)), None)
+
+
+def _request_record(story: Story) -> dict[str, Any]:
+    item = story.item
     req, case, rule, wait = item.request, item.case, item.rule, item.wait
     return {
         "ref": req.ref, "platform": req.platform_slug, "platform_name": item.platform_name,
@@ -221,7 +243,8 @@ def _request_record(item: RequestEvidence) -> dict[str, Any]:
             "rule": rule.text, "description": rule.describe(), "citation": rule.citation,
             "note": rule.note, "extensions": list(req.extensions), "due_on": _day(wait.due_on),
             "very_overdue_on": _day(wait.very_overdue_on), "response_days": wait.response_days,
-            "explanation": wait.explanation},
+            "explanation": wait.explanation, "answered_at": _iso(wait.answered_at),
+            "answered_by": story.answer.number if story.answer else None},
     }
 
 
@@ -248,7 +271,7 @@ def build_bundle(items: Sequence[RequestEvidence], context: BundleContext) -> Bu
     """The bundle's files for *items*; EvidenceError if any stored hash is wrong."""
     files: dict[str, bytes] = {}
     messages: list[dict[str, Any]] = []
-    stories: list[tuple[RequestEvidence, list[MessageEntry]]] = []
+    stories: list[Story] = []
     for item in items:
         ref = item.request.ref
         entries = [prepare_entry(ref, n, m) for n, m in enumerate(item.messages, start=1)]
@@ -259,13 +282,13 @@ def build_bundle(items: Sequence[RequestEvidence], context: BundleContext) -> Bu
             messages.append(_message_record(ref, entry))
         numbers = {e.message.id: e.number for e in entries if e.message.id is not None}
         files[f"{ref}/events.json"] = dump_json(_events_record(item.events, numbers))
-        stories.append((item, entries))
+        stories.append(Story(item, tuple(entries), answering_entry(item.wait, entries)))
     files[TIMELINE] = render_timeline(stories, context).encode()
     manifest = {
         "format": FORMAT, "format_version": FORMAT_VERSION,
         "generated_by": context.generated_by, "organisation": context.organisation,
         "as_of": context.as_of.isoformat(), "timezone": context.tz.key,
-        "requests": [_request_record(item) for item in items], "messages": messages,
+        "requests": [_request_record(story) for story in stories], "messages": messages,
         "files": [{"path": path, "size": len(data), "sha256": sha256_hex(data)}
                   for path, data in sorted(files.items())],
     }
@@ -290,7 +313,12 @@ class ExportResult:
                 "requests": list(self.bundle.requests), "messages": self.bundle.messages,
                 "message_files": self.bundle.message_files,
                 "attachments": self.bundle.attachments, "files": len(self.bundle.files),
-                "manifest_sha256": sha256_hex(self.bundle.files[MANIFEST])}
+                "manifest_sha256": self.manifest_sha256}
+
+    @property
+    def manifest_sha256(self) -> str:
+        """The hash to keep: ``tracker evidence verify`` prints it for comparison."""
+        return sha256_hex(self.bundle.files[MANIFEST])
 
 
 def export_bundle(ws: Workspace, refs: Sequence[str], path: Path, as_of: date, *,

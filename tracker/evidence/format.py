@@ -10,7 +10,9 @@ from typing import Any
 from tracker.errors import TrackerError
 
 FORMAT = "tracker-evidence"
-FORMAT_VERSION = 1
+# 2: each message says which rule let it count (admission, admission_means, hold) and each
+# request's deadline which message answered it (answered_at, answered_by). verify reads 1 too.
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 MANIFEST_SUM = "manifest.sha256"
 TIMELINE = "timeline.html"
@@ -34,3 +36,10 @@ def sha256_hex(data: bytes) -> str:
     """The SHA-256 of *data* as lower-case hex, as ``sha256sum`` prints it."""
     return hashlib.sha256(data).hexdigest()
 
+
+
+def files_in_words(count: int) -> str:
+    """A bundle's files counted as export and verify both count them: every file of the zip,
+    the manifest and its hash included, so that the two numbers can be compared."""
+    return (f"{count} files ({MANIFEST}, {MANIFEST_SUM} and the {count - 2} files the manifest "
+            "lists)")

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from tracker import clock
+from tracker.admission import RULES
 from tracker.evidence.format import MANIFEST, MANIFEST_SUM
-from tracker.models import Event
+from tracker.models import Event, Message
+from tracker.records import counts_for_clock
 
 if TYPE_CHECKING:
-    from tracker.evidence.bundle import BundleContext, MessageEntry, RequestEvidence
+    from tracker.evidence.bundle import BundleContext, MessageEntry, RequestEvidence, Story
 
 TEXT_CHARS = 20_000  # message text shown in the timeline; the full message is in its file
 
@@ -35,8 +37,6 @@ li.suspicious{border-color:#c53030;background:#fff5f5}
 code{font-size:.9em;word-break:break-all}
 """.strip()
 _CSP = "default-src 'none'; style-src 'unsafe-inline'"
-_TRIAGE = {"pending": "waiting for a person to check it; not counted",
-           "dismissed": "dismissed by staff; not counted", "linked": "confirmed by staff"}
 _KINDS = {"initial": "letter", "follow-up": "follow-up letter", "auto_reply": "acknowledgement",
           "bounce": "delivery failure notice", "delivery_delay": "delivery delay notice"}
 _CHANNELS = {"email": "by email", "webform": "by web form", "post": "by post", "fax": "by fax",
@@ -58,7 +58,17 @@ def _link(path: str, label: str) -> str:
     return f'<a href="{_e(quote(path))}">{_e(label)}</a>'
 
 
-def _message_html(entry: MessageEntry, tz: ZoneInfo) -> str:
+def _counted(m: Message) -> str:
+    """Whether an inbound message counts for its request, and by which rule or why not."""
+    if m.admission and counts_for_clock(m):
+        return f"<b>counted</b>: {_e(RULES.get(m.admission, m.admission))}"
+    why = "dismissed by staff" if m.triage == "dismissed" else m.hold or "no rule let it count"
+    if m.triage == "pending":
+        why += " (waiting for a person to check it)"
+    return f"<b>not counted</b>: {_e(why)}"
+
+
+def _message_html(ref: str, entry: MessageEntry, tz: ZoneInfo) -> str:
     m = entry.message
     suspicious = m.authenticity == "suspicious"
     classes = f"msg {'out' if m.direction == 'out' else 'in'}{' suspicious' if suspicious else ''}"
@@ -68,7 +78,7 @@ def _message_html(entry: MessageEntry, tz: ZoneInfo) -> str:
     kind, channel = _KINDS.get(m.kind, m.kind), _CHANNELS.get(m.channel, f"by {m.channel}")
     who = (f" from {m.from_addr}" if m.from_addr else "") + (f" to {m.to_addrs}" if m.to_addrs
                                                                else "")
-    lines = [f'<li class="{classes}" id="m{entry.number}">',
+    lines = [f'<li class="{classes}" id="{_e(_anchor(ref, entry.number))}">',
              f'<div class="when">{entry.number:03d} · {_e(_when(m.sent_at, tz))}</div>',
              f"<div>{_e(verb)} <b>{_e(kind)}</b> {_e(channel)}{_e(who)}</div>"]
     if m.subject:
@@ -80,8 +90,8 @@ def _message_html(entry: MessageEntry, tz: ZoneInfo) -> str:
         what = "DELIVERY FAILED" if m.kind == "bounce" else "DELIVERY DELAYED"
         lines.append(f'<div class="flag">{what}: {_e(", ".join(m.bounced) or "see the message")}'
                      "</div>")
-    if m.triage in _TRIAGE:
-        lines.append(f'<div class="meta">triage: {_e(_TRIAGE[m.triage])}</div>')
+    if m.direction == "in":
+        lines.append(f'<div class="meta">{_counted(m)}</div>')
     meta = [f"authenticity: {_e(m.authenticity)}" if m.authenticity else "",
             f"matched by {_e(m.match_rule)}" if m.match_rule else "",
             f"SHA-256 <code>{_e(m.sha256)}</code>" if m.sha256 else ""]
@@ -102,7 +112,28 @@ def _message_html(entry: MessageEntry, tz: ZoneInfo) -> str:
     return "\n".join(lines)
 
 
-def _clock_html(item: RequestEvidence, as_of: date) -> list[str]:
+def _answered_html(story: Story, tz: ZoneInfo) -> str:
+    """Which message stopped the clock, and when: the one that answered this wait."""
+    wait, answer = story.item.wait, story.answer
+    if wait.answered_at is None:
+        return ""
+    day = clock.format_day(clock.local_date(wait.answered_at, tz))
+    by = ""
+    if answer is not None:
+        sender = f" (from {_e(answer.message.from_addr)})" if answer.message.from_addr else ""
+        by = (f' by <a href="#{_e(_anchor(story.item.request.ref, answer.number))}">message '
+              f"{answer.number:03d}</a>{sender}")
+    days = wait.response_days
+    rule = f"; {_counted(answer.message)}" if answer is not None else ""
+    return f"<p>Answered on {_e(day)}{by}, after {days} day{'' if days == 1 else 's'}{rule}.</p>"
+
+
+def _anchor(ref: str, number: int) -> str:
+    return f"{ref}-m{number}"
+
+
+def _clock_html(story: Story, context: BundleContext) -> list[str]:
+    item, as_of = story.item, context.as_of
     row, rule, wait = item.row, item.rule, item.wait
     basis = _e(rule.citation) if rule.citation else "none (the organisation's own rule)"
     lines = [f"<p>Deadline rule: <b>{_e(rule.describe())}</b>. Legal basis: {basis}"
@@ -110,10 +141,8 @@ def _clock_html(item: RequestEvidence, as_of: date) -> list[str]:
     if wait.due_on:
         lines.append(f"<p>Due: <b>{_e(clock.format_day(wait.due_on))}</b></p>")
     lines.append(f"<p>How the deadline was computed: {_e(wait.explanation)}</p>")
-    if wait.answered and wait.last_reply_on is not None:
-        days = wait.response_days
-        lines.append(f"<p>Answered on {_e(clock.format_day(wait.last_reply_on))}, after "
-                     f"{days} day{'' if days == 1 else 's'}.</p>")
+    if answered := _answered_html(story, context.tz):
+        lines.append(answered)
     if row.days_without_response is not None:
         lines.append(
             f"<p><b>{row.days_without_response} days without response</b> "
@@ -154,15 +183,15 @@ def _events_html(events: Sequence[Event], tz: ZoneInfo) -> str:
             + "".join(rows) + "</table></details>")
 
 
-def _request_html(item: RequestEvidence, entries: Sequence[MessageEntry],
-                  context: BundleContext) -> str:
+def _request_html(story: Story, context: BundleContext) -> str:
+    item, entries = story.item, story.entries
     ref = item.request.ref
     parts = [f'<section id="{_e(ref)}">',
              f"<h2>{_e(ref)}: {_e(item.platform_name)}</h2>", _facts_html(item),
-             *_clock_html(item, context.as_of), "<h3>Letters and replies</h3>"]
+             *_clock_html(story, context), "<h3>Letters and replies</h3>"]
     if entries:
-        parts += ['<ol class="messages">', *(_message_html(e, context.tz) for e in entries),
-                  "</ol>"]
+        parts += ['<ol class="messages">',
+                  *(_message_html(ref, e, context.tz) for e in entries), "</ol>"]
     else:
         parts.append("<p>No letter has been sent yet.</p>")
     parts += [_events_html(item.events, context.tz), "</section>"]
@@ -184,10 +213,9 @@ def _index_html(items: Sequence[RequestEvidence]) -> str:
             + "</table>")
 
 
-def render_timeline(stories: Sequence[tuple[RequestEvidence, Sequence[MessageEntry]]],
-                    context: BundleContext) -> str:
+def render_timeline(stories: Sequence[Story], context: BundleContext) -> str:
     """The bundle's story for people: one self-contained page, no scripts, nothing fetched."""
-    items = [item for item, _ in stories]
+    items = [story.item for story in stories]
     refs = ", ".join(item.request.ref for item in items)
     head = (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n'
@@ -198,7 +226,7 @@ def render_timeline(stories: Sequence[tuple[RequestEvidence, Sequence[MessageEnt
              f"with its SHA-256 in <code>{MANIFEST}</code>, whose own hash is in "
              f"<code>{MANIFEST_SUM}</code> (check it with <code>sha256sum -c {MANIFEST_SUM}"
              "</code> or <code>tracker evidence verify</code>).</p>")
-    body = [_request_html(item, entries, context) for item, entries in stories]
+    body = [_request_html(story, context) for story in stories]
     return "\n".join([head, intro, _index_html(items), *body, "</body>\n</html>\n"])
 
 
