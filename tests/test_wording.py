@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from tracker import clock, wording
+from tracker import classify, clock, wording
 
 ZENDESK = """##- Please type your reply above this line -##
 
@@ -100,3 +102,47 @@ def test_tables_are_written_in_lower_case() -> None:
     patterns += [wording.PERIOD_CONTEXT_EN.pattern, wording.PERIOD_CONTEXT_ZH.pattern]
     assert len(tables) == 16  # one list per signal and language
     assert [p for p in patterns if re.search(r"(?<![\\?])[A-Z]", p)] == []
+
+
+# --- the first-character shortcut never hides a match ------------------------------------------
+
+_TABLES = [p for name in wording.__all__ if name.isupper()
+           for p in (lambda v: (v,) if isinstance(v, re.Pattern) else v)(getattr(wording, name))]
+_JOINED = [p for name in ("_ACK", "_ANSWER", "_INFO", "_EXTENSION", "_HEDGED", "_NOT_ASKING",
+                          "_CLAIMS", "_SUBJECT_ACK") for p in getattr(classify, name)]
+
+
+@pytest.mark.parametrize(("pattern", "text", "could"), [
+    (re.compile("(经|經)(过|過)?审核"), "we reviewed your request", False),
+    (re.compile("(经|經)(过|過)?审核"), "经过审核", True),
+    (re.compile("(?:已(被)?恢复)|(?:无法提供)"), "account 无", True),  # 无 begins a phrase
+    (re.compile("x?已"), "已", True),  # an optional first item: both may begin
+    (re.compile("x?已"), "x", True),
+    (re.compile("x?已"), "abc", False),
+    (re.compile(r"\bwe (received|logged)"), "nothing here", False),  # \b looked through
+    (re.compile(r"\bwe (received|logged)"), "now", True),
+    (re.compile(r"(?=a)b"), "zzz", True),  # a lookahead: no shortcut, always searched
+    (re.compile("a*"), "zzz", True),  # can match empty: always searched
+    (re.compile("[^a]"), "aaa", True),  # a negated class: always searched
+    (re.compile("abc", re.IGNORECASE), "ABC", True),  # case folding: always searched
+])
+def test_could_match(pattern: re.Pattern[str], text: str, could: bool) -> None:
+    assert wording.could_match(pattern, text) is could
+    if pattern.search(text):
+        assert could
+
+
+def test_the_chinese_tables_are_skipped_on_english_text() -> None:
+    text = "thank you for contacting us. we have reviewed your request and restored the account."
+    zh = [p for p in _JOINED if any("\u4e00" <= ch <= "\u9fff" for ch in p.pattern[:40])]
+    assert zh and not any(wording.could_match(p, text) for p in zh)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(
+    "abcdefghijklmnopqrstuvwxyz .,'-\n0123456789已经經审核无法提供我们附件延长请需要不的了您"),
+    max_size=120))
+def test_the_shortcut_never_hides_a_match(text: str) -> None:
+    for pattern in (*_TABLES, *_JOINED):
+        if pattern.search(text):
+            assert wording.could_match(pattern, text), (pattern.pattern[:60], text)

@@ -301,7 +301,8 @@ def _extension(items: list[str], low: list[str]) -> tuple[str, str | None]:
     """The first extension notice among *items* and the first period one of them claims."""
     said, period = "", None
     whole = "\n".join(low)
-    if not any(p.search(whole) for p in (*_EXTENSION, *_CLAIMS)):
+    if not any(wording.could_match(p, whole) and p.search(whole)
+               for p in (*_EXTENSION, *_CLAIMS)):
         return said, period  # the usual case, found in four searches
     for original, sentence in zip(items, low, strict=True):
         if any(p.search(sentence) for p in _HEDGED):

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 
 __all__ = [
     "ACK_EN", "ACK_ZH", "ANSWER_EN", "ANSWER_ZH", "EXTENSION_EN", "EXTENSION_ZH", "HEDGES_EN",
     "HEDGES_ZH", "INFO_EN", "INFO_ZH", "NOT_ASKING_EN", "NOT_ASKING_ZH", "PERIOD_CONTEXT_EN",
     "PERIOD_CONTEXT_ZH", "PERIOD_EN", "PERIOD_ZH", "SUBJECT_ACK_EN", "SUBJECT_ACK_ZH",
-    "first_match", "one_line", "own_text", "period_rule", "phrase", "sentences", "union",
+    "could_match", "first_match", "one_line", "own_text", "period_rule", "phrase", "sentences",
+    "union",
 ]
 
 
@@ -284,11 +286,92 @@ def union(*tables: tuple[re.Pattern[str], ...]) -> tuple[re.Pattern[str], ...]:
                                      for p in table)) for table in tables)
 
 
+_FIRSTS: dict[re.Pattern[str], frozenset[str] | None] = {}
+_MAX_FIRSTS = 64  # more first characters than this: not worth checking before searching
+
+
+def could_match(pattern: re.Pattern[str], text: str) -> bool:
+    """False only if *text* holds none of the characters a match of *pattern* can begin with.
+
+    Python's ``re`` tries every alternative of a joined table at every position: a Chinese
+    table costs as much on an English letter as an English one. Checking first for the few
+    characters its phrases begin with makes such a search free.
+    """
+    if pattern not in _FIRSTS:
+        _FIRSTS[pattern] = _first_chars(pattern)
+    firsts = _FIRSTS[pattern]
+    return firsts is None or any(char in text for char in firsts)
+
+
+def _first_chars(pattern: re.Pattern[str]) -> frozenset[str] | None:
+    """The characters a match of *pattern* can begin with, or None when it could begin anywhere
+    (or the pattern is one this reading does not follow: lookarounds, classes, case folding).
+
+    Reads the parsed pattern through the private ``re._parser``: should that change, only the
+    shortcut is lost, never a match.
+    """
+    try:
+        import importlib
+        parser, constants = (importlib.import_module(f"re.{name}")
+                             for name in ("_parser", "_constants"))
+        parsed = parser.parse(pattern.pattern, pattern.flags)
+        firsts, can_be_empty = _firsts(list(parsed), constants)
+    except Exception:  # any change of the private module: no shortcut
+        return None
+    if (firsts is None or can_be_empty or len(firsts) > _MAX_FIRSTS
+            or pattern.flags & re.IGNORECASE):
+        return None
+    return frozenset(firsts)
+
+
+def _firsts(items: list[Any], c: Any) -> tuple[set[str] | None, bool]:
+    """(the first characters of a match of parsed *items*, whether it can be empty)."""
+    found: set[str] = set()
+    for op, av in items:
+        if op is c.AT:  # \b, ^, $: zero-width
+            continue
+        if op is c.LITERAL:
+            return found | {chr(av)}, False
+        if op is c.IN:
+            for kind, value in av:
+                if kind is c.LITERAL:
+                    found.add(chr(value))
+                elif kind is c.RANGE and value[1] - value[0] < _MAX_FIRSTS:
+                    found.update(map(chr, range(value[0], value[1] + 1)))
+                else:
+                    return None, False
+            return found, False
+        if op is c.SUBPATTERN:
+            _group, add_flags, _del, body = av
+            if add_flags & re.IGNORECASE:
+                return None, False
+            sub, empty = _firsts(list(body), c)
+        elif op is c.BRANCH:
+            branches = [_firsts(list(b), c) for b in av[1]]
+            if any(b is None for b, _ in branches):
+                return None, False
+            sub = set().union(*(b for b, _ in branches if b is not None))
+            empty = any(e for _, e in branches)
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT):
+            low, _high, body = av
+            sub, empty = _firsts(list(body), c)
+            empty = empty or low == 0
+        else:
+            return None, False
+        if sub is None:
+            return None, False
+        found |= sub
+        if not empty:
+            return found, False
+    return found, True
+
+
 def first_match(patterns: tuple[re.Pattern[str], ...], items: list[str],
                 skip: tuple[re.Pattern[str], ...] = ()) -> tuple[int, re.Match[str]] | None:
     """The first sentence of *items* that a pattern matches and no *skip* does: (index, match)."""
     whole = "\n".join(items)
-    patterns = tuple(p for p in patterns if p.search(whole))  # usually none: one search each
+    # usually none: one search each, or none at all
+    patterns = tuple(p for p in patterns if could_match(p, whole) and p.search(whole))
     for i, sentence in enumerate(items if patterns else ()):
         for pattern in patterns:
             if (match := pattern.search(sentence)) and not any(s.search(sentence) for s in skip):
