@@ -46,13 +46,13 @@ from typing import Any
 import sqlalchemy as sa
 from rich.console import Console
 
-from tracker.config import load_settings
-from tracker.db import transaction
-from tracker.models import Case, Message, Platform, Request
+from tracker.config.settings import load_settings
 from tracker.report import build_weekly_report, render
 from tracker.report.terminal import render_terminal
-from tracker.status import paused_gc, status_rows
-from tracker.workspace import Workspace, init_workspace
+from tracker.services.status import paused_gc, status_rows
+from tracker.services.workspace import Workspace, init_workspace
+from tracker.store.db import transaction
+from tracker.store.models import Case, Message, Platform, Request
 
 HERE = Path(__file__).resolve().parent
 PLATFORMS = ["zoom", "facebook", "youtube", "x", "microsoft", "tiktok", "wechat", "discord"]

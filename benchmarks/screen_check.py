@@ -2,9 +2,9 @@
 
     python benchmarks/screen_check.py [--cases 200000] [--seed 1]
 
-``tracker.sync.Screen.may_concern`` may only say "no" when the full screen (parse the header,
-then the matching rules) says "no" too. This feeds both the same headers and fails on the first
-message the pre-screen would have dropped: synthetic everyday mail and replies
+``tracker.services.sync.Screen.may_concern`` may only say "no" when the full screen (parse the
+header, then the matching rules) says "no" too. This feeds both the same headers and fails on
+the first message the pre-screen would have dropped: synthetic everyday mail and replies
 (benchmarks/mailgen.py), the sample messages in tests/data, and many mutations of them with
 the tricky spellings the pre-screen must see through or hand over (comments inside addresses,
 folded and unbracketed Message-IDs, encoded-word subjects, tag addresses, platform subdomains,
@@ -25,9 +25,9 @@ sys.path.insert(0, str(HERE))
 
 import mailgen  # noqa: E402
 
-from tracker.matching import MatchIndex  # noqa: E402
-from tracker.sync import Screen, _looks_relevant  # noqa: E402
-from tracker.tags import reply_address  # noqa: E402
+from tracker.core.tags import reply_address  # noqa: E402
+from tracker.mail.matching import MatchIndex  # noqa: E402
+from tracker.services.sync import Screen, _looks_relevant  # noqa: E402
 
 SECRET = b"screen-check"
 OURS = "<hc-2026-0001.4b06cd1f0194709e7c51@hrgroup.example>"

@@ -19,11 +19,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from tracker.config import load_settings
-from tracker.db import transaction
-from tracker.models import Case, Message, Platform, Request
-from tracker.status import status_rows
-from tracker.workspace import Workspace, init_workspace
+from tracker.config.settings import load_settings
+from tracker.services.status import status_rows
+from tracker.services.workspace import Workspace, init_workspace
+from tracker.store.db import transaction
+from tracker.store.models import Case, Message, Platform, Request
 
 PLATFORMS = ["zoom", "facebook", "youtube", "x", "microsoft", "tiktok", "wechat", "discord"]
 

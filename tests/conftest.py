@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
 from tracker.cli import main
-from tracker.db import normalise_url
+from tracker.store.db import normalise_url
 
 POSTGRES_URL = os.environ.get("TRACKER_TEST_POSTGRES_URL",
                               "postgresql://postgres@127.0.0.1:5432/test")
@@ -82,11 +82,11 @@ class Cli:
 
         Skipped when no message or event was added or changed since the last check.
         """
-        from tracker.config import load_settings
-        from tracker.db import transaction
-        from tracker.errors import TrackerError
-        from tracker.invariants import check_invariants
-        from tracker.workspace import Workspace
+        from tracker.config.settings import load_settings
+        from tracker.core.errors import TrackerError
+        from tracker.services.invariants import check_invariants
+        from tracker.services.workspace import Workspace
+        from tracker.store.db import transaction
 
         full = {k: v for k, v in {**os.environ, **env}.items() if v is not None}
         try:

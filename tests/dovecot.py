@@ -48,7 +48,7 @@ import imapclient
 import pytest
 import trustme
 
-from tracker.config import ImapSettings
+from tracker.config.settings import ImapSettings
 
 HOST = "127.0.0.1"
 USER = "staff"

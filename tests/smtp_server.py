@@ -36,7 +36,7 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from tracker.config import SmtpSettings
+from tracker.config.settings import SmtpSettings
 
 HOST = "127.0.0.1"
 

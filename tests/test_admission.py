@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tracker.admission import RULES, admit, looks_like
-from tracker.authenticity import Verdict
-from tracker.matching import KnownSenders, Match
+from tracker.mail.admission import RULES, admit, looks_like
+from tracker.mail.authenticity import Verdict
+from tracker.mail.matching import KnownSenders, Match
 
 ZOOM = KnownSenders(name="Zoom", domains=frozenset({"zoom.us"}),
                     approved=frozenset({"zoom.zendesk.com"}))

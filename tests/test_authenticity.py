@@ -10,8 +10,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tracker.authenticity import DnsFunc, Verdict, aligned, judge
-from tracker.parsing import parse_headers
+from tracker.mail.authenticity import DnsFunc, Verdict, aligned, judge
+from tracker.mail.parsing import parse_headers
 
 MAIL = Path(__file__).parent / "data" / "mail"
 TRUSTED = ["mx.hrgroup.example"]
@@ -287,7 +287,7 @@ def test_only_results_our_border_added_count(raw: bytes, authenticity: str,
 
 
 def test_border_hosts_may_differ_from_the_authserv_id() -> None:
-    from tracker.authenticity import Trust
+    from tracker.mail.authenticity import Trust
 
     relay = BORDER.replace("by mx.hrgroup.example", "by mx2.mail.hrgroup.example")
     raw = headers(PASS, relay, FROM_OUTSIDE)

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from flufl.bounce import all_failures
 
-from tracker.classify import Classification, classify, extract_ticket
-from tracker.parsing import parse_message
+from tracker.mail.classify import Classification, classify, extract_ticket
+from tracker.mail.parsing import parse_message
 
 MAIL = Path(__file__).parent / "data" / "mail"
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tracker.classify import classify
-from tracker.parsing import parse_message
+from tracker.mail.classify import classify
+from tracker.mail.parsing import parse_message
 
 CORPUS = Path(__file__).parent / "data" / "classify"
 

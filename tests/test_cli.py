@@ -16,7 +16,7 @@ import pytest
 from conftest import Cli, border_received
 from smtp_server import SmtpTestServer
 
-from tracker.tags import ref_from_reply_address
+from tracker.core.tags import ref_from_reply_address
 
 DAY0 = {"TRACKER_TODAY": "2020-06-08"}  # a Monday
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import holidays
 import pytest
 
-from tracker.clock import (
+from tracker.core.clock import (
     BusinessCalendar,
     Extension,
     Letter,
@@ -22,7 +22,7 @@ from tracker.clock import (
     local_date,
     parse_rule,
 )
-from tracker.errors import InputError
+from tracker.core.errors import InputError
 
 UTC = ZoneInfo("UTC")
 BERLIN = ZoneInfo("Europe/Berlin")

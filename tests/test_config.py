@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tracker.config import find_workspace, is_loopback, load_settings, read_secret
-from tracker.errors import ConfigError
+from tracker.config.settings import find_workspace, is_loopback, load_settings, read_secret
+from tracker.core.errors import ConfigError
 
 
 def write(ws: Path, text: str) -> Path:
@@ -111,7 +111,7 @@ def test_secret_from_environment_and_command(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_init_creates_private_workspace(tmp_path: Path) -> None:
-    from tracker.workspace import init_workspace
+    from tracker.services.workspace import init_workspace
 
     ws = tmp_path / "ws"
     init_workspace(ws, {"organisation": {"name": "Org", "timezone": "Europe/Berlin"}}, env={})
@@ -125,7 +125,7 @@ def test_init_creates_private_workspace(tmp_path: Path) -> None:
 
 
 def test_init_with_bad_value_leaves_no_workspace_file(tmp_path: Path) -> None:
-    from tracker.workspace import init_workspace
+    from tracker.services.workspace import init_workspace
 
     ws = tmp_path / "ws"
     with pytest.raises(ConfigError, match="time zone"):

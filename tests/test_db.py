@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from tracker import db
-from tracker.errors import DatabaseError
+from tracker.core.errors import DatabaseError
+from tracker.store import db
 
 
 def test_head_constant_matches_alembic() -> None:
@@ -33,7 +33,7 @@ def test_migrated_schema_matches_the_models(database_url: str) -> None:
     from alembic.runtime.migration import MigrationContext
     from sqlmodel import SQLModel
 
-    import tracker.models  # noqa: F401
+    import tracker.store.models  # noqa: F401
 
     engine = db.make_engine(database_url)
     try:

@@ -20,10 +20,10 @@ import pytest
 import sqlalchemy as sa
 from conftest import Cli, bounce
 
-from tracker.admission import RULES
-from tracker.db import normalise_url
-from tracker.evidence import extract_attachments, sanitise_filename, unique_names
-from tracker.parsing import parse_message
+from tracker.mail.admission import RULES
+from tracker.mail.attachments import extract_attachments, sanitise_filename, unique_names
+from tracker.mail.parsing import parse_message
+from tracker.store.db import normalise_url
 
 DAY = {"TRACKER_TODAY": "2020-06-20"}
 TRUSTED = {"TRACKER_IMAP_TRUSTED_AUTHSERV_IDS": "mx.hrgroup.example", **DAY}

@@ -22,8 +22,9 @@ from conftest import Cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tracker.evidence import EvidenceError, Problem, sanitise_filename, unique_names, verify_bundle
+from tracker.evidence import EvidenceError, Problem, verify_bundle
 from tracker.evidence.names import clashes, unsafe_name
+from tracker.mail.attachments import sanitise_filename, unique_names
 
 SAMPLE = Path(__file__).parent / "data" / "evidence" / "bundle-v1.zip"
 REF = "HC-2020-0001"

@@ -23,12 +23,13 @@ import tomli_w
 from click.testing import CliRunner, Result
 from conftest import POSTGRES_URL, Cli
 
-from tracker import db, mailer
 from tracker.cli import main
-from tracker.config import SmtpSettings, load_settings
-from tracker.errors import ConfigError, InputError, SendError
-from tracker.letters import RenderedLetter
-from tracker.outbound import build_email
+from tracker.config.settings import SmtpSettings, load_settings
+from tracker.core.errors import ConfigError, InputError, SendError
+from tracker.letters.templates import RenderedLetter
+from tracker.mail.outbound import build_email
+from tracker.net import smtp as mailer
+from tracker.store import db
 
 DATA = Path(__file__).parent / "data" / "mail"
 DAY0 = {"TRACKER_TODAY": "2020-06-08"}
@@ -417,7 +418,7 @@ def test_record_reply_reads_only_a_bounded_regular_file(cli: Cli, tmp_path: Path
 
 
 def test_read_file_table(tmp_path: Path) -> None:
-    from tracker.files import read_file
+    from tracker.services.files import read_file
 
     (tmp_path / "ok.eml").write_bytes(b"x" * 10)
     os.mkfifo(tmp_path / "pipe")
@@ -435,7 +436,7 @@ def test_read_file_table(tmp_path: Path) -> None:
 
 
 def test_check_day_bounds() -> None:
-    from tracker.clock import check_day
+    from tracker.core.clock import check_day
 
     for day in (date(1900, 1, 1), date(2020, 6, 8), date(2999, 12, 31)):
         assert check_day(day, "--as-of") == day
@@ -508,7 +509,7 @@ ADDRESSES = [
 
 
 def test_address_validator_table() -> None:
-    from tracker.addresses import address_problem, check_address
+    from tracker.mail.addresses import address_problem, check_address
 
     wrong = [a for a, ok in ADDRESSES if (address_problem(a) is None) != ok]
     assert wrong == []

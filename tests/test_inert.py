@@ -17,7 +17,8 @@ from conftest import Cli
 from rich.table import Table
 from rich.text import Text
 
-from tracker.inert import PLACEHOLDER, cell, inert_console, inert_json, inert_line, inert_text
+from tracker.core.inert import PLACEHOLDER, inert_json, inert_line, inert_text
+from tracker.report.console import cell, inert_console
 
 HOSTILE = Path(__file__).parent / "data" / "mail" / "hostile_terminal.eml"
 TRUSTED = {"TRACKER_IMAP_TRUSTED_AUTHSERV_IDS": "mx.hrgroup.example",

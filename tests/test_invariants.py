@@ -3,7 +3,7 @@
 Hypothesis drives the library (the CLI's use cases) on a real SQLite workspace: requests are
 created, sent, followed up, answered by hand or by mail (genuine, forged, from outsiders,
 bounces real and forged), linked, dismissed, extended, closed and reopened, drafts approved and
-discarded, in any order. After every step `tracker.invariants.check_invariants` must find
+discarded, in any order. After every step `tracker.services.invariants.check_invariants` must find
 nothing: the stored state, due date, tickets and delivery failure are always what the messages
 and events say. A refusal (a TrackerError) is fine; a half-written record is not.
 """
@@ -23,16 +23,16 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from sqlmodel import col, select
 
-from tracker import actions, drafts, sending, triage
-from tracker.authenticity import Trust
-from tracker.config import load_settings
-from tracker.db import transaction
-from tracker.errors import TrackerError
-from tracker.inbound import Counts, Incoming, Source, build_index, store_messages
-from tracker.invariants import check_invariants
-from tracker.letters import example_variables, get_template
-from tracker.models import Message, Request
-from tracker.workspace import Workspace, init_workspace
+from tracker.config.settings import load_settings
+from tracker.core.errors import TrackerError
+from tracker.letters.templates import example_variables, get_template
+from tracker.mail.authenticity import Trust
+from tracker.services import actions, drafts, sending, triage
+from tracker.services.inbound import Counts, Incoming, Source, build_index, store_messages
+from tracker.services.invariants import check_invariants
+from tracker.services.workspace import Workspace, init_workspace
+from tracker.store.db import transaction
+from tracker.store.models import Message, Request
 
 TZ = ZoneInfo("Europe/Berlin")
 TRUST = Trust.of(["mx.hrgroup.example"])

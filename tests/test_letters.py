@@ -11,12 +11,11 @@ from typing import Any
 
 import pytest
 
-from tracker.errors import InputError, NotFoundError, TemplateError
-from tracker.letters import (
+from tracker.core.errors import InputError, NotFoundError, TemplateError
+from tracker.letters.templates import (
     LANGUAGES,
     LetterTemplate,
     builtin_templates_dir,
-    check_header_value,
     check_template,
     example_variables,
     get_template,
@@ -25,6 +24,7 @@ from tracker.letters import (
     parse_var_assignments,
     render_letter,
 )
+from tracker.mail.headers import check_header_value
 
 # id -> (kind, default deadline rule)
 BUILTIN = {
@@ -610,7 +610,7 @@ def test_longdate_filter_follows_the_template_language(tmp_path, language, expec
     ],
 )
 def test_longdates(days, language, expected):
-    from tracker.letters import longdates
+    from tracker.letters.templates import longdates
 
     assert longdates(days, language) == expected
 
@@ -646,15 +646,15 @@ FILL = dict(letter_date=date(2020, 9, 1), final_notice_days=14, ticket="Request 
     ],
 )
 def test_filled_variables(builtins, template_id, language, given, fill, expected):
-    from tracker.compose import filled_variables
+    from tracker.services.compose import filled_variables
 
     template = builtins[(template_id, language)]
     assert filled_variables(template, given, **{**FILL, **fill}) == expected
 
 
 def test_a_ticket_from_mail_nobody_confirmed_never_goes_into_a_letter():
-    from tracker.compose import platform_ticket
-    from tracker.models import Message, Request
+    from tracker.services.compose import platform_ticket
+    from tracker.store.models import Message, Request
 
     def inbound(ticket: str, triage: str) -> Message:
         return Message(direction="in", status="received", kind="auto_reply", ticket=ticket,

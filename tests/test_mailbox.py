@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from dovecot import PASSWORD, DovecotServer, dovecot_fixture, dovecot_tls_fixture  # noqa: F401
 
-from tracker.config import ImapSettings
-from tracker.errors import ConfigError
-from tracker.mailbox import (
+from tracker.config.settings import ImapSettings
+from tracker.core.errors import ConfigError
+from tracker.net.imap import (
     FetchedHeader,
     Mailbox,
     MailboxDisconnected,

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from smtp_server import SmtpTestServer, closed_port, silent_port
 
-from tracker.config import SmtpSettings
-from tracker.errors import ConfigError, DeliveryUncertain, SendError
-from tracker.mailer import check_smtp_settings, send_raw, smtp_password
+from tracker.config.settings import SmtpSettings
+from tracker.core.errors import ConfigError, DeliveryUncertain, SendError
+from tracker.net.smtp import check_smtp_settings, send_raw, smtp_password
 
 SENDER = "inquiries@org.example"
 RAW = (

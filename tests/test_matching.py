@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tracker.matching import MatchIndex, is_own_letter, match_message
-from tracker.parsing import HeaderInfo
-from tracker.tags import reply_address
+from tracker.core.tags import reply_address
+from tracker.mail.matching import MatchIndex, is_own_letter, match_message
+from tracker.mail.parsing import HeaderInfo
 
 SECRET = b"demo-secret"
 BASE = "inquiries@hrgroup.example"

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from conftest import Cli, border_received
 
-from tracker.inert import PLACEHOLDER as P
-from tracker.messages import first_lines, own_lines
+from tracker.core.inert import PLACEHOLDER as P
+from tracker.services.messages import first_lines, own_lines
 
 HOSTILE = Path(__file__).parent / "data" / "mail" / "hostile_terminal.eml"
 DAY = {"TRACKER_IMAP_TRUSTED_AUTHSERV_IDS": "mx.hrgroup.example", "TRACKER_TODAY": "2020-06-20"}

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tracker.errors import ConfigError, NotFoundError
-from tracker.platforms import (
+from tracker.core.errors import ConfigError, NotFoundError
+from tracker.directory.platforms import (
     CHANNELS,
     PURPOSES,
     Contact,

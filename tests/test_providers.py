@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tracker.authenticity import judge
-from tracker.parsing import parse_headers
-from tracker.trust import Provider, Trust, claimed_id, find_trusted, normalised
+from tracker.mail.authenticity import judge
+from tracker.mail.parsing import parse_headers
+from tracker.mail.trust import Provider, Trust, claimed_id, find_trusted, normalised
 
 SAMPLES = Path(__file__).parent / "data" / "mail" / "providers"
 OWN = ["mx.hrgroup.example"]
@@ -131,8 +131,8 @@ def test_microsoft_headers_are_made_parseable(value: str, authserv_id: str,
 
 
 def test_an_unknown_provider_is_one_clear_line(tmp_path: Path) -> None:
-    from tracker.config import load_settings
-    from tracker.errors import ConfigError
+    from tracker.config.settings import load_settings
+    from tracker.core.errors import ConfigError
 
     (tmp_path / "tracker.toml").write_text('[imap]\nprovider = "yahoo"\n')
     with pytest.raises(ConfigError, match=r"\[imap\] provider .* must be one of generic, gmail"):

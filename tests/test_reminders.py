@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from conftest import Cli
 
-from tracker.config import ReminderSettings
-from tracker.reminders import plan_reminder
-from tracker.schedule import parse_schedule, weekly_period
+from tracker.config.settings import ReminderSettings
+from tracker.core.weekly import parse_schedule, weekly_period
+from tracker.services.reminders import plan_reminder
 
 D = date.fromisoformat
 SETTINGS = ReminderSettings(every="14d", escalate_after="60d")
@@ -77,7 +77,7 @@ def test_parse_schedule(text: str, weekday: int, hour: int, minute: int) -> None
 
 @pytest.mark.parametrize("text", ["", "MON", "9:00", "XYZ 09:00", "MON 25:00", "MON 09:61"])
 def test_bad_schedule_is_rejected(text: str) -> None:
-    from tracker.errors import InputError
+    from tracker.core.errors import InputError
 
     with pytest.raises(InputError, match="MON 09:00"):
         parse_schedule(text)

@@ -32,7 +32,7 @@ from conftest import INIT_ARGS, POSTGRES_URL, Cli, _postgres_or_fail, bounce
 from smtp_server import SmtpTestServer
 
 from tracker.cli import main
-from tracker.db import normalise_url
+from tracker.store.db import normalise_url
 
 AS_OF = "2020-08-10"  # a Monday; the week is Tue 4 Aug to Mon 10 Aug 2020
 TODAY = {"TRACKER_TODAY": AS_OF}
@@ -304,11 +304,11 @@ def test_terminal_markdown_and_csv_carry_every_section(world: World) -> None:
 def test_terminal_colours_overdue_rows_red(world: World) -> None:
     from rich.console import Console
 
-    from tracker.config import load_settings
-    from tracker.db import transaction
+    from tracker.config.settings import load_settings
     from tracker.report import build_weekly_report
     from tracker.report.terminal import render_terminal
-    from tracker.workspace import Workspace
+    from tracker.services.workspace import Workspace
+    from tracker.store.db import transaction
 
     env = {k: v for k, v in world.cli.env.items() if v is not None}
     ws = Workspace(load_settings(world.cli.workspace, env=env), env=env)
@@ -434,9 +434,9 @@ def test_email_without_recipients_or_server_is_one_clear_line(world: World) -> N
 def test_email_weekly_report_is_the_schedulers_entry_point(world: World) -> None:
     from datetime import datetime
 
-    from tracker.config import load_settings
+    from tracker.config.settings import load_settings
     from tracker.report import email_weekly_report
-    from tracker.workspace import Workspace
+    from tracker.services.workspace import Workspace
 
     with SmtpTestServer() as server:
         env = {**{k: v for k, v in world.cli.env.items() if v is not None},
@@ -510,7 +510,7 @@ def test_csv_cells_that_look_like_formulas_are_quoted() -> None:
 def test_add_months_matches_relativedelta() -> None:
     from dateutil.relativedelta import relativedelta
 
-    from tracker.clock import add_months
+    from tracker.core.clock import add_months
 
     day = date(2019, 1, 1)
     while day < date(2021, 12, 31):
@@ -522,14 +522,14 @@ def test_add_months_matches_relativedelta() -> None:
 def test_report_rows_and_plans_are_those_of_status_and_remind(world: World) -> None:
     """Each request's row is `build_row` over its full messages, and its next step is exactly
     what `plan_for` says: the report's one-pass reading never disagrees with them."""
-    from tracker.config import load_settings
-    from tracker.db import transaction
-    from tracker.records import get_request, request_messages
-    from tracker.reminders import plan_for
+    from tracker.config.settings import load_settings
     from tracker.report import build_weekly_report
     from tracker.report.rows import LINE_FIELDS
-    from tracker.status import build_row
-    from tracker.workspace import Workspace
+    from tracker.services.records import get_request, request_messages
+    from tracker.services.reminders import plan_for
+    from tracker.services.status import build_row
+    from tracker.services.workspace import Workspace
+    from tracker.store.db import transaction
 
     env = {k: v for k, v in world.cli.env.items() if v is not None}
     ws = Workspace(load_settings(world.cli.workspace, env=env), env=env)

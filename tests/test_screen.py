@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 import screen_check
 from screen_check import INDEX, OURS, TAG
 
-from tracker.sync import Screen, _looks_relevant
+from tracker.services.sync import Screen, _looks_relevant
 
 EVERYDAY = (b"From: A Colleague <colleague@partner.example>\r\nTo: inquiries@hrgroup.example\r\n"
             b"Subject: Lunch on Friday\r\nMessage-ID: <1@partner.example>\r\n"

@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from conftest import Cli, bounce
 from dovecot import DovecotServer, dovecot_fixture  # noqa: F401
 
-from tracker.db import normalise_url
-from tracker.sync import COMMIT_EVERY
+from tracker.services.sync import COMMIT_EVERY
+from tracker.store.db import normalise_url
 
 DAY = {"TRACKER_TODAY": "2020-06-20"}
 

@@ -23,7 +23,7 @@ from conftest import INIT_ARGS, Cli, border_received
 from dovecot import DovecotServer, dovecot_fixture  # noqa: F401
 
 from tracker.cli import main
-from tracker.db import normalise_url
+from tracker.store.db import normalise_url
 
 REF = "HC-2020-0001"
 LETTER_ID = "<hc-2020-0001.5f3a9c0d1e2b3a4c5d6e@hrgroup.example>"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tracker.errors import InputError
-from tracker.tags import (
+from tracker.core.errors import InputError
+from tracker.core.tags import (
     format_ref,
     parse_ref,
     ref_from_reply_address,

@@ -15,7 +15,7 @@ from conftest import Cli
 from dovecot import DovecotServer, dovecot_fixture  # noqa: F401
 from test_sync import imap_env, mail, put, row, sent_request, stored_count
 
-from tracker.watch import MAX_BACKOFF, backoff_delay
+from tracker.jobs.watch import MAX_BACKOFF, backoff_delay
 
 
 @pytest.mark.parametrize(("attempt", "rand", "expected"), [

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracker import classify, clock, wording
+from tracker.core import clock
+from tracker.mail import classify, wording
 
 ZENDESK = """##- Please type your reply above this line -##
 

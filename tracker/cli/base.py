@@ -19,11 +19,12 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from tracker import __version__
-from tracker.clock import check_day
-from tracker.config import find_workspace, load_settings
-from tracker.errors import DatabaseError, InputError, TrackerError
-from tracker.inert import inert_console, inert_json, inert_line, inert_text
-from tracker.workspace import Workspace
+from tracker.config.settings import find_workspace, load_settings
+from tracker.core.clock import check_day
+from tracker.core.errors import DatabaseError, InputError, TrackerError
+from tracker.core.inert import inert_json, inert_line, inert_text
+from tracker.report.console import inert_console
+from tracker.services.workspace import Workspace
 
 # Piped output (reports pasted into mail, logs) gets a usable width instead of rich's 80.
 out = inert_console(highlight=False,

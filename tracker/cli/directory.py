@@ -16,10 +16,10 @@ from tracker.cli.base import (
     out,
     with_workspace,
 )
-from tracker.errors import InputError
-from tracker.letters import get_template
-from tracker.platforms import find_platform, write_platform_file
-from tracker.workspace import Workspace
+from tracker.core.errors import InputError
+from tracker.directory.platforms import find_platform, write_platform_file
+from tracker.letters.templates import get_template
+from tracker.services.workspace import Workspace
 
 
 @main.group(cls=TrackerGroup)

@@ -9,11 +9,11 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from tracker import drafts
 from tracker.cli.base import TrackerGroup, emit_json, main, now_for, out, with_workspace
-from tracker.letters import parse_var_assignments
-from tracker.tags import parse_ref
-from tracker.workspace import Workspace
+from tracker.core.tags import parse_ref
+from tracker.letters.templates import parse_var_assignments
+from tracker.services import drafts
+from tracker.services.workspace import Workspace
 
 
 def _local(moment: datetime, ws: Workspace) -> str:

@@ -8,9 +8,9 @@ from pathlib import Path
 import click
 
 from tracker.cli.base import TrackerGroup, echo, emit_json, main, now_for, with_workspace
+from tracker.core.inert import inert_line
 from tracker.evidence import EvidenceError, export_bundle, files_in_words, verify_bundle
-from tracker.inert import inert_line
-from tracker.workspace import Workspace
+from tracker.services.workspace import Workspace
 
 # A bundle checks itself; only a hash kept outside it shows that it is the bundle that was made.
 KEEP_HASH = ("Keep this hash where the other side can see it (in the covering letter, say): "

@@ -14,18 +14,18 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from tracker import db
-from tracker.authenticity import Trust
 from tracker.cli.base import emit_json, main, now_for, out, with_workspace
-from tracker.errors import InputError
-from tracker.files import read_file
-from tracker.importer import import_path
-from tracker.inbound import Counts, inspect_message, mailbox_trust
-from tracker.inert import cell
-from tracker.sync import sync_all
-from tracker.triage import LINK_KINDS, dismiss_message, inbox_items, link_message
-from tracker.watch import watch as run_watch
-from tracker.workspace import Workspace
+from tracker.core.errors import InputError
+from tracker.jobs.watch import watch as run_watch
+from tracker.mail.authenticity import Trust
+from tracker.report.console import cell
+from tracker.services.files import read_file
+from tracker.services.importer import import_path
+from tracker.services.inbound import Counts, inspect_message, mailbox_trust
+from tracker.services.sync import sync_all
+from tracker.services.triage import LINK_KINDS, dismiss_message, inbox_items, link_message
+from tracker.services.workspace import Workspace
+from tracker.store import db
 
 
 def _report(counts: Counts, as_json: bool, what: str) -> None:

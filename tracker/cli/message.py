@@ -7,13 +7,13 @@ from pathlib import Path
 
 import click
 
-from tracker import db
-from tracker.admission import RULES
 from tracker.cli.base import TrackerGroup, echo, emit_json, main, with_workspace
-from tracker.errors import InputError
-from tracker.inert import inert_line, inert_text
-from tracker.messages import MessageView, raw_message, show_message, write_new_file
-from tracker.workspace import Workspace
+from tracker.core.errors import InputError
+from tracker.core.inert import inert_line, inert_text
+from tracker.mail.admission import RULES
+from tracker.services.messages import MessageView, raw_message, show_message, write_new_file
+from tracker.services.workspace import Workspace
+from tracker.store import db
 
 
 @main.group(cls=TrackerGroup)

@@ -11,7 +11,6 @@ from pathlib import Path
 import click
 from rich.text import Text
 
-from tracker import db
 from tracker.cli.base import (
     TrackerGroup,
     emit_json,
@@ -21,8 +20,8 @@ from tracker.cli.base import (
     parse_day,
     with_workspace,
 )
-from tracker.errors import InputError
-from tracker.inert import inert_json
+from tracker.core.errors import InputError
+from tracker.core.inert import inert_json
 from tracker.report import (
     EXPORT_FIELDS,
     FORMATS,
@@ -36,8 +35,9 @@ from tracker.report.i18n import LANGUAGES, Labels
 from tracker.report.layout import platform_block
 from tracker.report.mail import send_report
 from tracker.report.terminal import ROW_LIMIT, render_terminal, table_of
-from tracker.status import paused_gc
-from tracker.workspace import Workspace
+from tracker.services.status import paused_gc
+from tracker.services.workspace import Workspace
+from tracker.store import db
 
 
 def write_atomic(path: Path, data: bytes) -> None:

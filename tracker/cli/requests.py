@@ -11,7 +11,6 @@ from rich.table import Table
 from rich.text import Text
 from sqlmodel import col, select
 
-from tracker import actions, clock, compose, db, records, sending
 from tracker.cli.base import (
     TrackerGroup,
     echo,
@@ -23,14 +22,17 @@ from tracker.cli.base import (
     with_workspace,
 )
 from tracker.cli.status import print_status
-from tracker.errors import InputError
-from tracker.files import read_file
-from tracker.inert import cell
-from tracker.letters import parse_var_assignments
-from tracker.models import Case, Channel, Resolution
-from tracker.status import build_row, timeline
-from tracker.tags import parse_ref
-from tracker.workspace import Workspace
+from tracker.core import clock
+from tracker.core.errors import InputError
+from tracker.core.tags import parse_ref
+from tracker.letters.templates import parse_var_assignments
+from tracker.report.console import cell
+from tracker.services import actions, compose, records, sending
+from tracker.services.files import read_file
+from tracker.services.status import build_row, timeline
+from tracker.services.workspace import Workspace
+from tracker.store import db
+from tracker.store.models import Case, Channel, Resolution
 
 
 @main.group(cls=TrackerGroup)

@@ -9,9 +9,9 @@ from datetime import datetime
 import click
 
 from tracker.cli.base import emit_json, main, now_for, parse_day, with_workspace
-from tracker.reminders import run_reminders
-from tracker.schedule import run_due_jobs
-from tracker.workspace import Workspace
+from tracker.jobs.schedule import run_due_jobs
+from tracker.services.reminders import run_reminders
+from tracker.services.workspace import Workspace
 
 
 @main.command()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from rich.text import Text
 
-from tracker import db
 from tracker.cli.base import (
     TrackerGroup,
     echo,
@@ -15,9 +15,10 @@ from tracker.cli.base import (
     out,
     with_workspace,
 )
-from tracker.config import find_workspace, load_settings
-from tracker.errors import StateError
-from tracker.workspace import Workspace, init_workspace
+from tracker.config.settings import find_workspace, load_settings
+from tracker.core.errors import StateError
+from tracker.services.workspace import Workspace, init_workspace
+from tracker.store import db
 
 
 @main.command()
@@ -104,7 +105,7 @@ def db_current(ctx: click.Context) -> None:
 @with_workspace
 def db_check(ws: Workspace) -> None:
     """Check that every stored state, due date and ticket is what the messages and events say."""
-    from tracker.invariants import check_invariants
+    from tracker.services.invariants import check_invariants
 
     with db.transaction(ws.engine) as session:
         problems = check_invariants(ws, session, now_for(ws).date())
@@ -121,6 +122,17 @@ def db_check(ws: Workspace) -> None:
               help="Where to build the demo workspace (default: a new temporary folder).")
 def demo(directory: str | None) -> None:
     """Build a throw-away workspace with a sample case, and show its status."""
-    from tracker.demo import run_demo
+    from tracker.cli.tables import status_table
+    from tracker.services.demo import run_demo
 
-    run_demo(Path(directory) if directory else None, out)
+    made = run_demo(Path(directory) if directory else None)
+    path, rows = made.path, made.rows
+    out.print(Text(f"demo workspace: {path} (sample mailbox imported from "
+                   f"{path / 'sample-mailbox.mbox'})", style="bold"))
+    out.print(status_table(rows, made.today))
+    for row in rows:
+        out.print(Text(f"{row.ref}: {row.explanation}"))
+    out.print(Text(
+        f"\nTry: tracker -w {path} request show {rows[0].ref}\n"
+        f"     tracker -w {path} letter {rows[0].ref}\n"
+        f"     tracker -w {path} inbox"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from tracker import db
 from tracker.cli.base import (
     emit_json,
     main,
@@ -13,10 +12,11 @@ from tracker.cli.base import (
     parse_day,
     with_workspace,
 )
-from tracker.platforms import find_platform
-from tracker.status import status_rows
-from tracker.tables import status_table
-from tracker.workspace import Workspace
+from tracker.cli.tables import status_table
+from tracker.directory.platforms import find_platform
+from tracker.services.status import status_rows
+from tracker.services.workspace import Workspace
+from tracker.store import db
 
 
 def print_status(ws: Workspace, as_of: str | None, platform_slug: str | None, overdue: bool,

@@ -11,7 +11,7 @@ The same data always gives the same bytes: the only date not taken from the data
 day the caller passes in.
 
     format     file names, format version, EvidenceError, deterministic JSON and hashing
-    mime       attachments out of raw mail, safe file names, the headers worth keeping
+    entries    what a bundle is made of: requests read from the database, their messages
     bundle     read requests from the database (the only I/O) and build the files (pure)
     timeline   timeline.html
     archive    write the zip reproducibly and atomically
@@ -22,15 +22,13 @@ day the caller passes in.
 from tracker.evidence.archive import write_zip
 from tracker.evidence.bundle import (
     Bundle,
-    BundleContext,
     ExportResult,
-    RequestEvidence,
     build_bundle,
     collect_requests,
     export_bundle,
 )
+from tracker.evidence.entries import BundleContext, RequestEvidence
 from tracker.evidence.format import EvidenceError, files_in_words
-from tracker.evidence.mime import extract_attachments, sanitise_filename, unique_names
 from tracker.evidence.verify import Problem, Verification, verify_bundle
 
 __all__ = [
@@ -44,10 +42,7 @@ __all__ = [
     "build_bundle",
     "collect_requests",
     "export_bundle",
-    "extract_attachments",
     "files_in_words",
-    "sanitise_filename",
-    "unique_names",
     "verify_bundle",
     "write_zip",
 ]

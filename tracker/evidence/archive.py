@@ -13,7 +13,7 @@ import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from tracker.errors import InputError
+from tracker.core.errors import InputError
 
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip can hold: no clock in the bytes
 ZIP_MODE = stat.S_IFREG | 0o600

@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from tracker import __version__, clock
-from tracker.admission import RULES
-from tracker.db import transaction
-from tracker.errors import NotFoundError, suggest
+from tracker import __version__
+from tracker.core import clock
+from tracker.core.errors import NotFoundError, suggest
+from tracker.core.tags import parse_ref
 from tracker.evidence.archive import check_output, write_zip
+from tracker.evidence.entries import BundleContext, MessageEntry, RequestEvidence, Story
 from tracker.evidence.format import (
     FORMAT,
     FORMAT_VERSION,
@@ -32,47 +32,23 @@ from tracker.evidence.format import (
     dump_json,
     sha256_hex,
 )
-from tracker.evidence.mime import (
-    Attachment,
+from tracker.evidence.timeline import render_timeline
+from tracker.mail.admission import RULES
+from tracker.mail.attachments import (
     extract_attachments,
     file_extension,
     headers_of_interest,
     sanitise_filename,
     unique_names,
 )
-from tracker.evidence.timeline import render_timeline
-from tracker.models import Case, Event, Message, Platform, Request
-from tracker.parsing import parse_message
-from tracker.records import get_request, is_answer, request_messages, wait_for
-from tracker.status import StatusRow, build_row
-from tracker.tags import parse_ref
-from tracker.workspace import Workspace
+from tracker.mail.parsing import parse_message
+from tracker.services.records import get_request, is_answer, request_messages, wait_for
+from tracker.services.status import build_row
+from tracker.services.workspace import Workspace
+from tracker.store.db import transaction
+from tracker.store.models import Case, Event, Message, Platform, Request
 
 _SLUG = re.compile(r"[^a-z0-9_-]+")
-
-
-@dataclass(frozen=True)
-class RequestEvidence:
-    """One request as read from the database: everything its part of the bundle is made of."""
-
-    request: Request
-    case: Case | None
-    platform_name: str
-    messages: tuple[Message, ...]  # letters sent (or being sent) and replies, in time order
-    events: tuple[Event, ...]
-    rule: clock.DeadlineRule
-    wait: clock.Wait
-    row: StatusRow
-
-
-@dataclass(frozen=True)
-class BundleContext:
-    """What the whole bundle shares: who made it, as of which day, in which time zone."""
-
-    generated_by: str
-    organisation: str
-    as_of: date
-    tz: ZoneInfo
 
 
 def collect_requests(ws: Workspace, session: Session, refs: Sequence[str],
@@ -111,27 +87,6 @@ def _collect_request(ws: Workspace, session: Session, request: Request,
                               default=ws.settings.organisation.default_deadline),
         wait=wait_for(ws, request, messages, as_of), row=build_row(ws, request, messages, as_of),
     )
-
-
-@dataclass(frozen=True)
-class MessageEntry:
-    """One message as it goes into the bundle: its number, file, text and attachments."""
-
-    number: int
-    message: Message
-    raw: bytes | None
-    path: str | None
-    text: str = ""
-    headers: dict[str, list[str]] = field(default_factory=dict)
-    attachments: tuple[tuple[Attachment, str], ...] = ()  # with its path in the bundle
-    problems: tuple[str, ...] = ()
-
-    @property
-    def no_file_reason(self) -> str:
-        """Why a message has no file in the bundle (only meaningful when ``path`` is None)."""
-        if self.message.direction == "in" and self.message.channel == "manual":
-            return "recorded by hand without a file"
-        return "no bytes stored for this message"
 
 
 def check_stored_hash(ref: str, message: Message) -> bytes | None:
@@ -208,15 +163,6 @@ def _message_record(ref: str, entry: MessageEntry) -> dict[str, Any]:
     if entry.path is None:
         record["no_file_reason"] = entry.no_file_reason
     return record
-
-
-@dataclass(frozen=True)
-class Story:
-    """One request as the bundle tells it: its messages, and the one that answered it."""
-
-    item: RequestEvidence
-    entries: tuple[MessageEntry, ...]
-    answer: MessageEntry | None  # the reply that closed the current wait, if it is closed
 
 
 def answering_entry(wait: clock.Wait, entries: Sequence[MessageEntry]) -> MessageEntry | None:

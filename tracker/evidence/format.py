@@ -7,7 +7,7 @@ import hashlib
 import json
 from typing import Any
 
-from tracker.errors import TrackerError
+from tracker.core.errors import TrackerError
 
 FORMAT = "tracker-evidence"
 # 2: each message says which rule let it count (admission, admission_means, hold) and each

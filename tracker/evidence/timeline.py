@@ -9,18 +9,15 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from tracker import clock
-from tracker.admission import RULES
+from tracker.core import clock
+from tracker.evidence.entries import BundleContext, MessageEntry, RequestEvidence, Story
 from tracker.evidence.format import MANIFEST, MANIFEST_SUM
-from tracker.models import Event, Message
-from tracker.records import counts_for_clock
-
-if TYPE_CHECKING:
-    from tracker.evidence.bundle import BundleContext, MessageEntry, RequestEvidence, Story
+from tracker.mail.admission import RULES
+from tracker.services.records import counts_for_clock
+from tracker.store.models import Event, Message
 
 TEXT_CHARS = 20_000  # message text shown in the timeline; the full message is in its file
 

@@ -3,9 +3,9 @@
 Two light queries feed the report and the statistics: the requests' columns, and the columns of
 the messages that matter (letters, drafts, answers, suspicious mail and, for the report, the
 week's inbound mail; never the raw bytes). Each request then goes through the same clock
-(`tracker.records.wait_from`), status row (`tracker.status.row_from_wait`) and reminder plan
-(`tracker.reminders.plan_reminder`) as the rest of tracker, so the report never disagrees with
-`tracker status` or `tracker remind`.
+(`tracker.services.records.wait_from`), status row (`tracker.services.status.row_from_wait`)
+and reminder plan (`tracker.services.reminders.plan_reminder`) as the rest of tracker, so the
+report never disagrees with `tracker status` or `tracker remind`.
 """
 
 from __future__ import annotations
@@ -19,23 +19,23 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
-from tracker import clock
-from tracker.models import Message, State
-from tracker.records import RESPONSE_KINDS, as_utc, is_answer, utc_column, wait_from
-from tracker.reminders import discarded_follow_ups, plan_reminder
+from tracker.core import clock
 from tracker.report.rows import DraftLetter, RequestLine
-from tracker.status import (
+from tracker.services.records import RESPONSE_KINDS, as_utc, is_answer, utc_column, wait_from
+from tracker.services.reminders import discarded_follow_ups, plan_reminder
+from tracker.services.status import (
     RequestColumns,
     driver_rows,
     load_requests,
     row_from_wait,
     select_requests,
 )
-from tracker.workspace import Workspace
+from tracker.services.workspace import Workspace
+from tracker.store.models import Message, State
 
 
 class Mail(NamedTuple):
-    """The columns of a message the report reads (fits tracker.records.MessageFacts)."""
+    """The columns of a message the report reads (fits tracker.services.records.MessageFacts)."""
 
     id: int
     request_id: int | None
@@ -109,7 +109,7 @@ class Evaluator:
             name = ""
             platform = self.ws.platforms.get(platform_slug)
             if platform and platform.lead_authority:
-                from tracker.platforms import load_authorities
+                from tracker.directory.platforms import load_authorities
 
                 found = load_authorities().get(platform.lead_authority)
                 name = found.name if found else platform.lead_authority

@@ -8,11 +8,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
-from tracker import clock
-from tracker.models import Case, Request
-from tracker.records import as_utc, utc_column
-from tracker.status import StatusRow, status_rows
-from tracker.workspace import Workspace
+from tracker.core import clock
+from tracker.services.records import as_utc, utc_column
+from tracker.services.status import StatusRow, status_rows
+from tracker.services.workspace import Workspace
+from tracker.store.models import Case, Request
 
 EXPORT_FIELDS = (*StatusRow.__dataclass_fields__, "case_id", "case", "created_on", "language",
                  "tickets")

@@ -7,7 +7,8 @@ import io
 import json
 from typing import Any
 
-from tracker.inert import inert_console, inert_json, inert_text
+from tracker.core.inert import inert_json, inert_text
+from tracker.report.console import inert_console
 from tracker.report.htmlpage import render_html
 from tracker.report.markdown import render_markdown, render_text
 from tracker.report.model import WeeklyReport

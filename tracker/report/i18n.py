@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from tracker import clock
+from tracker.core import clock
 
 LANGUAGES = ("en", "zh-Hans")
 
@@ -101,7 +101,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "draft_status_draft": ("draft", "草稿"),
     "draft_status_sending": ("interrupted while sending: check before sending again",
                              "发送中断：再次发送前请先核实"),
-    # next steps (tracker.reminders.Plan.action)
+    # next steps (tracker.services.reminders.Plan.action)
     "next_follow-up": ("send a follow-up", "发送跟进函"),
     "next_final-notice": ("send the final notice before a complaint to the regulator",
                           "在向监管机构投诉前发送最后通知"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from tracker.inert import inert_line
+from tracker.core.inert import inert_line
 from tracker.report.i18n import Labels
 from tracker.report.model import WeeklyReport
 from tracker.report.rows import InboundMail, RequestLine

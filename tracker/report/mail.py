@@ -8,18 +8,18 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-from tracker import mailer
-from tracker.addresses import check_address
-from tracker.db import transaction
-from tracker.errors import ConfigError
-from tracker.letters import check_header_value
-from tracker.outbound import new_message_id
+from tracker.core.errors import ConfigError
+from tracker.mail.addresses import check_address
+from tracker.mail.headers import check_header_value
+from tracker.mail.outbound import new_message_id
+from tracker.net import smtp as mailer
 from tracker.report.htmlpage import render_html
 from tracker.report.i18n import Labels
 from tracker.report.markdown import render_text
 from tracker.report.model import WeeklyReport, build_weekly_report
-from tracker.status import paused_gc
-from tracker.workspace import Workspace
+from tracker.services.status import paused_gc
+from tracker.services.workspace import Workspace
+from tracker.store.db import transaction
 
 
 def report_subject(report: WeeklyReport) -> str:

@@ -9,14 +9,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
-from tracker.models import Message, Request
-from tracker.records import as_utc, counts_for_clock, utc_column
 from tracker.report.evaluate import Mail, evaluate_all
 from tracker.report.rows import DraftLetter, InboundMail, RequestLine, shallow
 from tracker.report.stats import PlatformStats, summarise_platforms
-from tracker.status import paused_gc, silence_order
-from tracker.triage import InboxItem
-from tracker.workspace import Workspace
+from tracker.services.records import as_utc, counts_for_clock, utc_column
+from tracker.services.status import paused_gc, silence_order
+from tracker.services.triage import InboxItem
+from tracker.services.workspace import Workspace
+from tracker.store.models import Message, Request
 
 DUE_SOON_DAYS = 7
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-from tracker import clock
-from tracker.status import StatusRow
+from tracker.core import clock
+from tracker.services.status import StatusRow
 
 
 def shallow(obj: Any) -> dict[str, Any]:
@@ -26,7 +26,7 @@ class RequestLine:
     due_in_days: int | None  # due date minus the report day (negative once overdue)
     follow_ups_sent: int
     last_letter_on: str | None
-    next_action: str  # tracker.reminders.Plan.text: the suggested next step, in English
+    next_action: str  # tracker.services.reminders.Plan.text: the suggested next step, in English
     next_action_code: str  # Plan.action: none, wait, follow-up, final-notice, complaint, ...
     next_letter: str | None  # the template a reminder would draft, if one is due
     authority: str  # the platform's lead supervisory authority, if known

@@ -13,8 +13,8 @@ from sqlmodel import Session
 
 from tracker.report.evaluate import Outcome, evaluate_all
 from tracker.report.rows import shallow
-from tracker.status import paused_gc
-from tracker.workspace import Workspace
+from tracker.services.status import paused_gc
+from tracker.services.workspace import Workspace
 
 
 @dataclass(frozen=True, slots=True)

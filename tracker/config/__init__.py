@@ -1,0 +1,2 @@
+"""Settings: their types, tracker.toml and the environment, validation.
+"""

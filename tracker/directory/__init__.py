@@ -1,0 +1,3 @@
+"""The platform directory (platforms, their contacts and the supervisory authorities)
+and its data files.
+"""

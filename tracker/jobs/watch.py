@@ -1,0 +1,85 @@
+"""`tracker watch`: keep every request's state true, all day, without anyone touching it.
+
+IDLE on the first folder (renewed every ``idle_renew_seconds``), a full sync of every folder on
+connecting and every ``OTHER_FOLDERS_EVERY`` seconds, and on any network or server failure a
+reconnect after an exponential backoff with jitter (1 s doubling up to 5 minutes). A failure
+before the first successful connection is fatal: a wrong password or host should be seen at
+once, not retried quietly forever.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from tracker.core.errors import DatabaseError, TrackerError
+from tracker.jobs.schedule import run_due_jobs
+from tracker.net.imap import Mailbox, MailboxError, imap_credentials
+from tracker.services.inbound import Counts
+from tracker.services.sync import sync_all, sync_folder
+from tracker.services.workspace import Workspace
+
+log = logging.getLogger("tracker.watch")
+OTHER_FOLDERS_EVERY = 300.0
+MAX_BACKOFF = 300.0
+
+
+def backoff_delay(attempt: int, rand: Callable[[], float] = random.random) -> float:
+    """Seconds to wait before reconnect number *attempt* (1, 2, ...): 1 s doubling, capped at
+    5 minutes, with +-50% jitter so that many watchers do not reconnect in step."""
+    base = min(MAX_BACKOFF, 2.0 ** (attempt - 1))
+    return min(MAX_BACKOFF, base * (0.5 + rand()))
+
+
+def _log_counts(prefix: str, counts: Counts) -> None:
+    if counts.stored or counts.repaired or counts.skipped:
+        log.info("%s: %s", prefix, ", ".join(
+            f"{k} {v if not isinstance(v, list) else len(v)}"
+            for k, v in counts.as_dict().items() if v))
+
+
+def _run_jobs(ws: Workspace) -> None:
+    """The weekly report and daily reminders, when due; a failure is logged, not fatal."""
+    try:
+        run_due_jobs(ws, datetime.now(UTC))
+    except TrackerError as exc:
+        log.error("scheduled jobs: %s", exc)
+
+
+def watch(ws: Workspace, stop: threading.Event, *,
+          other_every: float = OTHER_FOLDERS_EVERY) -> None:
+    """Run until *stop* is set (the CLI sets it on SIGINT/SIGTERM)."""
+    imap = ws.settings.imap
+    inbox = imap.folders[0]
+    attempt = 0
+    connected_once = False
+    while not stop.is_set():
+        try:
+            with Mailbox(imap, imap_credentials(imap)) as mailbox:
+                log.info("connected to %s as %s", imap.host, imap.username)
+                connected_once, attempt = True, 0
+                _log_counts("sync", sync_all(ws, mailbox=mailbox))
+                last_full = time.monotonic()
+                while not stop.is_set():
+                    _run_jobs(ws)
+                    mailbox.select(inbox)
+                    left = max(1.0, other_every - (time.monotonic() - last_full))
+                    if mailbox.idle_wait(min(float(imap.idle_renew_seconds), left)):
+                        counts = Counts()
+                        sync_folder(ws, mailbox, inbox, counts)
+                        _log_counts(inbox, counts)
+                    if time.monotonic() - last_full >= other_every:
+                        _log_counts("sync", sync_all(ws, mailbox=mailbox))
+                        last_full = time.monotonic()
+        except (MailboxError, DatabaseError) as exc:
+            if not connected_once:
+                raise
+            attempt += 1
+            delay = backoff_delay(attempt)
+            log.warning("connection lost (%s); reconnecting in %.1f s", exc, delay)
+            stop.wait(delay)
+    log.info("stopped")

@@ -1,0 +1,2 @@
+"""Letter templates: loading, variables and rendering (text, HTML).
+"""

@@ -1,0 +1,155 @@
+"""Letters leaving: SMTP with a crash-safe two-step record, or recorded as sent another way."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
+
+from tracker.core import clock
+from tracker.core.errors import (
+    DeliveryUncertain,
+    InputError,
+    StateError,
+    TrackerError,
+)
+from tracker.mail.outbound import Outgoing
+from tracker.net import smtp as mailer
+from tracker.services.compose import compose_email, compose_record
+from tracker.services.drafts import draft_of
+from tracker.services.records import get_request, pending_letter, request_messages, settle_state
+from tracker.services.workspace import Workspace
+from tracker.store.db import transaction
+from tracker.store.events import record_event
+from tracker.store.models import Channel, Message, Request
+
+
+@dataclass(frozen=True)
+class SendResult:
+    ref: str
+    outgoing: Outgoing
+    dry_run: bool
+
+
+def _pending(session: Session, ref: str) -> tuple[Request, Message]:
+    """The request and its letter waiting to be sent, or a StateError saying what to do."""
+    request = get_request(session, ref)
+    message = pending_letter(request_messages(session, request))
+    if message is None:
+        raise StateError(f"{request.ref} has no letter waiting to be sent (it is "
+                         f"{request.state}); draft one with `tracker follow-up {request.ref}`")
+    return request, message
+
+
+def send_request(ws: Workspace, ref: str, now: datetime, *, dry_run: bool = False,
+                 retry: bool = False, approved_only: bool = False) -> SendResult:
+    """Send the request's pending letter by SMTP; on any failure nothing is recorded as sent.
+
+    *approved_only*: send it only if staff approved this very draft (`tracker draft approve`)
+    and did not change it since; checked in the transaction that takes it for sending.
+
+    Two transactions bracket the SMTP call: the first stores the exact bytes and marks the letter
+    "sending"; the second marks it sent (or back to draft on failure). A crash in between leaves
+    "sending", which `send` refuses to repeat blindly: the letter may or may not have left.
+    """
+    smtp = ws.settings.smtp
+    with transaction(ws.engine) as session:
+        request, message = _pending(session, ref)
+        if approved_only:
+            draft = draft_of(session, request)
+            if draft is None or draft.status != "draft" or not draft.approved:
+                raise StateError(f"the draft of {request.ref} is not approved; review it with "
+                                 f"`tracker letter {request.ref}`, then `tracker draft approve "
+                                 f"{request.ref}`")
+        if message.channel != Channel.EMAIL:
+            raise StateError(
+                f"{request.ref} goes by {message.channel} to {message.to_addrs or '(no address)'}"
+                f"; submit it there, then run `tracker mark-sent {request.ref} --on DATE "
+                f"--channel {message.channel}`")
+        if message.status == "sending" and not retry:
+            raise StateError(
+                f"an earlier send of {request.ref} was interrupted and may have gone out; check "
+                f"the Sent folder of {ws.settings.organisation.email}: if it is there run "
+                f"`tracker mark-sent {request.ref} --on DATE --channel email`, otherwise "
+                f"`tracker send {request.ref} --retry`")
+        if message.status == "sending" and message.raw:
+            outgoing = Outgoing(raw=message.raw, sha256=message.sha256,
+                                message_id=message.message_id, subject=message.subject,
+                                sender=message.from_addr,
+                                recipients=tuple(message.to_addrs.split(", ")),
+                                headers=message.headers)
+        else:
+            outgoing = compose_email(ws, session, request, message, now)
+        if dry_run:  # nothing above changed the database
+            return SendResult(request.ref, outgoing, dry_run=True)
+        mailer.check_smtp_settings(smtp)
+        password = mailer.smtp_password(smtp)
+        message.status = "sending"
+        message.raw, message.sha256 = outgoing.raw, outgoing.sha256
+        message.message_id, message.subject = outgoing.message_id, outgoing.subject
+        message.from_addr, message.to_addrs = outgoing.sender, ", ".join(outgoing.recipients)
+        message.headers = outgoing.headers
+        session.add(message)
+        record_event(session, request, "sending", ws.actor, message=message, at=now,
+                     message_id=outgoing.message_id, sha256=outgoing.sha256)
+        message_pk = message.id
+    try:
+        mailer.send_raw(smtp, outgoing.sender, outgoing.recipients, outgoing.raw, password)
+    except DeliveryUncertain as exc:
+        # Keep the bytes and the "sending" mark: the next `send` asks a person to check.
+        with transaction(ws.engine) as session:
+            request = get_request(session, ref)
+            record_event(session, request, "send_uncertain", ws.actor, error=str(exc))
+        raise
+    except TrackerError as exc:
+        with transaction(ws.engine) as session:
+            request = get_request(session, ref)
+            failed = session.get(Message, message_pk)
+            assert failed is not None
+            failed.status, failed.raw, failed.sha256, failed.message_id = "draft", None, "", ""
+            session.add(failed)
+            record_event(session, request, "send_failed", ws.actor, message=failed,
+                         error=str(exc))
+        raise
+    with transaction(ws.engine) as session:
+        request = get_request(session, ref)
+        sent = session.get(Message, message_pk)
+        assert sent is not None
+        sent.status, sent.sent_at = "sent", now
+        session.add(sent)
+        # A follow-up keeps an acknowledged request acknowledged: the messages decide.
+        state = settle_state(ws, session, request, clock.local_date(now, ws.settings.tz))
+        record_event(session, request, "sent", ws.actor, to_state=state,
+                     message=sent, at=sent.sent_at, channel="email",
+                     message_id=outgoing.message_id, sha256=outgoing.sha256,
+                     to=list(outgoing.recipients))
+    return SendResult(request.ref, outgoing, dry_run=False)
+
+
+def mark_sent(ws: Workspace, ref: str, on: datetime, channel: str, note: str,
+              now: datetime) -> Message:
+    """Record that the pending letter went out by web form, post, fax or another mail client."""
+    if channel not in set(Channel):
+        raise InputError(f"--channel {channel!r}: use one of {', '.join(Channel)}")
+    if on > now + timedelta(minutes=5):
+        raise InputError(f"--on {on.date()} is in the future; give the day the letter went out")
+    with transaction(ws.engine) as session:
+        request, message = _pending(session, ref)
+        message.channel = channel
+        recipient = message.to_addrs or request.recipient
+        if message.status != "sending":
+            outgoing = compose_record(ws, session, request, message, on, recipient)
+            message.raw, message.sha256 = outgoing.raw, outgoing.sha256
+            message.message_id, message.subject = outgoing.message_id, outgoing.subject
+            message.headers = outgoing.headers
+            message.from_addr = ws.settings.organisation.email
+        message.status, message.sent_at, message.note = "sent", on, note
+        session.add(message)
+        state = settle_state(ws, session, request, clock.local_date(now, ws.settings.tz))
+        record_event(session, request, "sent", ws.actor, to_state=state,
+                     message=message, at=now, channel=channel, sent_at=on.isoformat(),
+                     note=note, recorded=True)
+        return message
+
+

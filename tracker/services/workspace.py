@@ -1,0 +1,208 @@
+"""A workspace: a private folder with ``tracker.toml``, the database and local overrides."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import stat
+from collections.abc import Mapping
+from contextlib import suppress
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+from sqlalchemy.engine import Engine
+
+from tracker.config.settings import CONFIG_NAME, SECTIONS, Settings, parse_settings
+from tracker.core.clock import BusinessCalendar
+from tracker.core.errors import ConfigError
+from tracker.directory.platforms import Platform, load_directory
+from tracker.letters.templates import LetterTemplate, load_templates
+from tracker.store import db
+
+TAG_KEY_NAME = "tag.key"
+
+
+def write_private(path: Path, data: bytes, *, overwrite: bool = False) -> None:
+    """Write *data* to a new file readable by its owner only (0600)."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if overwrite else os.O_EXCL)
+    fd = os.open(path, flags, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(path, 0o600)
+    except BaseException:
+        if not overwrite:  # the file is new: leave no half-written one behind
+            path.unlink(missing_ok=True)
+        raise
+
+
+def init_workspace(path: Path, values: Mapping[str, Mapping[str, Any]],
+                   env: Mapping[str, str] | None = None) -> Settings:
+    """Create a workspace at *path*: private folder, ``tracker.toml``, tag key, migrated database.
+
+    *values* are ``{section: {key: value}}`` for the config file; empty values are left out.
+    All or nothing: every value is checked before anything is written, and if a later step
+    fails (a folder that cannot be written, a database that cannot be reached or migrated)
+    every file and folder made so far is removed again.
+    """
+    config = path / CONFIG_NAME
+    if os.path.lexists(config):  # False, not an error, where it cannot look: mkdir says why
+        raise ConfigError(f"{config} already exists; this folder is a workspace already")
+    for section, keys in values.items():
+        if section not in SECTIONS:
+            raise ConfigError(f"unknown section [{section}]")
+        for key in keys:
+            if key in {"password", "secret", "token"}:
+                raise ConfigError(f"[{section}] {key}: secrets never go in {CONFIG_NAME}")
+    url = values.get("database", {}).get("url") or ""
+    if isinstance(url, str) and db.has_password(url):
+        raise ConfigError(
+            f"the database URL {db.safe_url(url)!r} contains a password, which would be written "
+            f"to {CONFIG_NAME}; give the URL without it and set the whole URL in "
+            "TRACKER_DATABASE_URL, or keep the password in ~/.pgpass"
+        )
+    body = {s: {k: v for k, v in keys.items() if v not in (None, "")}
+            for s, keys in values.items()}
+    text = ("# tracker workspace settings. Secrets never go here: use password_env or\n"
+            "# password_command. Every key can be overridden by TRACKER_<SECTION>_<KEY>.\n\n"
+            + tomli_w.dumps({s: k for s, k in body.items() if k}))
+    settings = parse_settings(text, path, env, config)  # checked before anything is written
+    made = _Made()
+    try:
+        made.folders(path, ("templates", "platforms"))
+        write_private(config, text.encode("utf-8"))
+        made.created(config)
+        key_file = path / TAG_KEY_NAME
+        if not key_file.exists():
+            write_private(key_file, secrets.token_hex(32).encode("ascii") + b"\n")
+            made.created(key_file)
+        database = db.sqlite_path(db.normalise_url(settings.database_url))
+        if database is not None:  # SQLite makes these; the ones that are new are ours
+            made.expect(*(database.with_name(database.name + suffix)
+                          for suffix in ("", "-wal", "-shm", "-journal")))
+        engine = db.make_engine(settings.database_url)
+        try:
+            db.upgrade(engine)
+        finally:
+            engine.dispose()
+    except BaseException as exc:
+        made.undo()
+        if isinstance(exc, OSError):
+            raise ConfigError(
+                f"cannot create a workspace in {path}: {exc.strerror or exc}; "
+                "choose a folder you can write to"
+            ) from None
+        raise
+    return settings
+
+
+class _Made:
+    """What `init_workspace` made, so that a failure can take all of it back."""
+
+    def __init__(self) -> None:
+        self.paths: list[Path] = []  # in the order made
+        self.modes: list[tuple[Path, int]] = []  # folders that existed, with their old mode
+
+    def created(self, path: Path) -> None:
+        self.paths.append(path)
+
+    def expect(self, *paths: Path) -> None:
+        """Files something else is about to create: those that do not exist yet are ours."""
+        self.paths.extend(p for p in paths if not p.exists())
+
+    def folders(self, root: Path, subfolders: tuple[str, ...]) -> None:
+        """Make *root* (and missing parents) and its *subfolders*, all 0700."""
+        missing = [p for p in (root, *root.parents) if not p.exists()]
+        for folder in reversed(missing):
+            folder.mkdir(mode=0o700)
+            self.created(folder)
+        if root not in missing:
+            self.modes.append((root, stat.S_IMODE(root.stat().st_mode)))
+            os.chmod(root, 0o700)
+        for sub in subfolders:
+            if not (root / sub).is_dir():
+                (root / sub).mkdir(mode=0o700)
+                self.created(root / sub)
+
+    def undo(self) -> None:
+        for path in reversed(self.paths):
+            with suppress(OSError):  # a folder someone put files in meanwhile stays
+                if path.is_dir() and not path.is_symlink():
+                    path.rmdir()
+                else:
+                    path.unlink(missing_ok=True)
+        for path, mode in self.modes:
+            with suppress(OSError):
+                os.chmod(path, mode)
+
+
+@dataclass
+class Workspace:
+    """Everything a command needs: settings, database, directory, templates, tag key."""
+
+    settings: Settings
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    actor: str = "staff"
+
+    @cached_property
+    def engine(self) -> Engine:
+        engine = db.make_engine(self.settings.database_url)
+        db.check_schema(engine)
+        return engine
+
+    @cached_property
+    def read_only(self) -> bool:
+        """True when the SQLite database cannot be written: it is then opened read-only."""
+        return db.opens_read_only(self.settings.database_url)
+
+    @cached_property
+    def platforms(self) -> dict[str, Platform]:
+        return load_directory([self.settings.platforms_dir])
+
+    @cached_property
+    def templates(self) -> dict[tuple[str, str], LetterTemplate]:
+        return load_templates([self.settings.templates_dir])
+
+    @cached_property
+    def calendar(self) -> BusinessCalendar:
+        org = self.settings.organisation
+        return BusinessCalendar(org.country, org.subdivision)
+
+    def calendar_for(self, platform_slug: str) -> BusinessCalendar:
+        """The business-day calendar for a platform: its own country if it sets one."""
+        platform = self.platforms.get(platform_slug)
+        if platform is not None and platform.country:
+            return _calendar(platform.country, "")
+        return self.calendar
+
+    @cached_property
+    def tag_secret(self) -> bytes:
+        if self.env.get("TRACKER_TAG_SECRET"):
+            return self.env["TRACKER_TAG_SECRET"].encode("utf-8")
+        path = self.settings.workspace / TAG_KEY_NAME
+        try:
+            return path.read_bytes().strip()
+        except FileNotFoundError:
+            raise ConfigError(
+                f"{path} is missing; copy it from the workspace where the letters were sent, "
+                "or set TRACKER_TAG_SECRET"
+            ) from None
+
+    def close(self) -> None:
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
+
+_CALENDARS: dict[tuple[str, str], BusinessCalendar] = {}
+
+
+def _calendar(country: str, subdivision: str) -> BusinessCalendar:
+    key = (country, subdivision)
+    if key not in _CALENDARS:
+        _CALENDARS[key] = BusinessCalendar(country, subdivision)
+    return _CALENDARS[key]

@@ -1,0 +1,2 @@
+"""The database: models, engine and transactions, schema migrations, events.
+"""

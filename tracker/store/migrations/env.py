@@ -1,0 +1,32 @@
+"""Alembic environment: tracker passes its engine in ``config.attributes["engine"]``."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlmodel import SQLModel
+
+import tracker.store.models  # noqa: F401  (registers the tables)
+
+engine = context.config.attributes["engine"]
+with engine.connect() as connection:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # SQLite alters a table by copying it; with foreign keys on, dropping the old copy of a
+        # referenced table fails. Switch them off for the migration (it must happen outside a
+        # transaction) and check every reference afterwards.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()
+    context.configure(
+        connection=connection,
+        target_metadata=SQLModel.metadata,
+        render_as_batch=sqlite,
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+    connection.commit()
+    if sqlite:
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        if broken:
+            raise RuntimeError(f"migration left broken references: {broken[:5]}")
