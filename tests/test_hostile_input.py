@@ -26,7 +26,7 @@ from conftest import POSTGRES_URL, Cli
 from tracker.cli import main
 from tracker.config.settings import SmtpSettings, load_settings
 from tracker.core.errors import ConfigError, InputError, SendError
-from tracker.letters.templates import RenderedLetter
+from tracker.letters.rendering import RenderedLetter
 from tracker.mail.outbound import build_email
 from tracker.net import smtp as mailer
 from tracker.store import db

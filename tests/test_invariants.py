@@ -25,7 +25,7 @@ from sqlmodel import col, select
 
 from tracker.config.settings import load_settings
 from tracker.core.errors import TrackerError
-from tracker.letters.templates import example_variables, get_template
+from tracker.letters.loading import example_variables, get_template
 from tracker.mail.authenticity import Trust
 from tracker.services import actions, drafts, sending, triage
 from tracker.services.inbound import Counts, Incoming, Source, build_index, store_messages

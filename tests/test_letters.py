@@ -12,18 +12,16 @@ from typing import Any
 import pytest
 
 from tracker.core.errors import InputError, NotFoundError, TemplateError
-from tracker.letters.templates import (
+from tracker.letters.loading import (
     LANGUAGES,
     LetterTemplate,
     builtin_templates_dir,
-    check_template,
     example_variables,
     get_template,
     load_templates,
-    longdate,
     parse_var_assignments,
-    render_letter,
 )
+from tracker.letters.rendering import check_template, longdate, render_letter
 from tracker.mail.headers import check_header_value
 
 # id -> (kind, default deadline rule)
@@ -610,7 +608,7 @@ def test_longdate_filter_follows_the_template_language(tmp_path, language, expec
     ],
 )
 def test_longdates(days, language, expected):
-    from tracker.letters.templates import longdates
+    from tracker.letters.rendering import longdates
 
     assert longdates(days, language) == expected
 

@@ -18,7 +18,7 @@ from tracker.cli.base import (
 )
 from tracker.core.errors import InputError
 from tracker.directory.platforms import find_platform, write_platform_file
-from tracker.letters.templates import get_template
+from tracker.letters.loading import get_template
 from tracker.services.workspace import Workspace
 
 

@@ -11,7 +11,7 @@ from rich.text import Text
 
 from tracker.cli.base import TrackerGroup, emit_json, main, now_for, out, with_workspace
 from tracker.core.tags import parse_ref
-from tracker.letters.templates import parse_var_assignments
+from tracker.letters.loading import parse_var_assignments
 from tracker.services import drafts
 from tracker.services.workspace import Workspace
 

@@ -25,7 +25,7 @@ from tracker.cli.status import print_status
 from tracker.core import clock
 from tracker.core.errors import InputError
 from tracker.core.tags import parse_ref
-from tracker.letters.templates import parse_var_assignments
+from tracker.letters.loading import parse_var_assignments
 from tracker.report.console import cell
 from tracker.services import actions, compose, records, sending
 from tracker.services.files import read_file

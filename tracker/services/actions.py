@@ -21,10 +21,7 @@ from tracker.core.errors import (
 )
 from tracker.core.tags import format_ref
 from tracker.directory.platforms import find_platform
-from tracker.letters.templates import (
-    LetterTemplate,
-    get_template,
-)
+from tracker.letters.loading import LetterTemplate, get_template
 from tracker.mail.addresses import check_address
 from tracker.services.compose import render_message
 from tracker.services.records import (

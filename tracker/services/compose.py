@@ -14,10 +14,9 @@ from tracker.core.errors import (
     StateError,
 )
 from tracker.core.tags import reply_address
-from tracker.letters.templates import (
-    LetterTemplate,
+from tracker.letters.loading import LetterTemplate, get_template
+from tracker.letters.rendering import (
     RenderedLetter,
-    get_template,
     letter_html,
     longdate,
     longdates,

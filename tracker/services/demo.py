@@ -101,7 +101,7 @@ def _sample_mailbox(ws: Workspace, path: Path) -> Path:
 
 
 def _vars(ws: Workspace, template: str, language: str) -> dict[str, str]:
-    from tracker.letters.templates import example_variables, get_template
+    from tracker.letters.loading import example_variables, get_template
 
     tpl = get_template(ws.templates, template, language)
     values = example_variables(tpl)

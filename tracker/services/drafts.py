@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from tracker.core import clock
 from tracker.core.errors import InputError, StateError
-from tracker.letters.templates import get_template
+from tracker.letters.loading import get_template
 from tracker.services.compose import render_message
 from tracker.services.records import get_request, pending_letter, request_messages, sent_letters
 from tracker.services.workspace import Workspace

@@ -19,7 +19,7 @@ from tracker.config.settings import CONFIG_NAME, SECTIONS, Settings, parse_setti
 from tracker.core.clock import BusinessCalendar
 from tracker.core.errors import ConfigError
 from tracker.directory.platforms import Platform, load_directory
-from tracker.letters.templates import LetterTemplate, load_templates
+from tracker.letters.loading import LetterTemplate, load_templates
 from tracker.store import db
 
 TAG_KEY_NAME = "tag.key"

@@ -1,37 +1,23 @@
-"""Letter templates: loading them with their front matter, and rendering letters from them.
+"""Letter templates: finding them, reading their front matter, and the user's variables.
 
 A template is a file ``<id>.<language>.j2``: TOML front matter inside a Jinja comment, then the
 letter body. The built-in templates ship with tracker; a workspace's ``templates/`` directory
 overrides them or adds new ones, by (id, language). Loading reads only the front matter; the
-body is compiled when a letter is rendered, and compiled templates are cached.
-
-Rendering is sandboxed and strict. Every name a template uses must come from the context that
-tracker supplies (``org``, ``platform``, ``request``, ``case``, ``letter_date``, ``original``) or
-from the user's variables; a missing one is an error, never a blank. Values are data: a user
-value is inserted as text and never evaluated as template code, and the HTML version escapes
-everything. See docs/templates.md for how to write a template.
+body is compiled when a letter is rendered (tracker.letters.rendering). See docs/templates.md
+for how to write a template.
 """
 
 from __future__ import annotations
 
-import html
 import keyword
 import re
 import tomllib
-import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
-from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
-import jinja2
-from jinja2 import meta
-from jinja2.sandbox import SandboxedEnvironment
-
-from tracker.core.errors import InputError, NotFoundError, TemplateError, TrackerError, not_found
-from tracker.mail.headers import check_header_value
+from tracker.core.errors import InputError, NotFoundError, TemplateError, not_found
 
 LANGUAGES = ("en", "zh-Hans")
 KINDS = ("initial", "follow-up")
@@ -50,10 +36,6 @@ _ID_RE = re.compile(r"[a-z0-9][a-z0-9_-]*\Z")
 # request is created; here only its shape is checked, so that a typo fails at load time.
 _DEADLINE_RE = re.compile(r"[a-z0-9][a-z0-9_-]*\Z")
 _TOML_WHERE_RE = re.compile(r"\s*\((?:at line (\d+), column \d+|at end of document)\)\s*$")
-_MONTHS_EN = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -120,15 +102,6 @@ class LetterTemplate:
         }
 
 
-@dataclass(frozen=True)
-class RenderedLetter:
-    """A rendered letter: a one-line subject, the plain text and an HTML version of it."""
-
-    subject: str
-    text: str
-    html: str
-
-
 # --- loading ---------------------------------------------------------------------------------
 
 
@@ -166,7 +139,7 @@ def load_template(path: Path, origin: str = WORKSPACE) -> LetterTemplate:
     stem = name.removesuffix(".j2")
     template_id, _, language = stem.rpartition(".")
     if not template_id or language not in LANGUAGES:
-        raise _error(
+        raise template_error(
             name,
             None,
             f"the file name must be <id>.<language>.j2 with language one of "
@@ -174,13 +147,13 @@ def load_template(path: Path, origin: str = WORKSPACE) -> LetterTemplate:
         )
     if not _ID_RE.match(template_id):
         rule = "must be lower-case letters, digits, '-' and '_'"
-        raise _error(name, None, f"template id {template_id!r} {rule}")
+        raise template_error(name, None, f"template id {template_id!r} {rule}")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise _error(name, None, f"not valid UTF-8 ({exc.reason})") from None
+        raise template_error(name, None, f"not valid UTF-8 ({exc.reason})") from None
     except OSError as exc:
-        raise _error(name, None, f"cannot be read ({exc.strerror or exc})") from None
+        raise template_error(name, None, f"cannot be read ({exc.strerror or exc})") from None
     front, body, body_line = _split_front_matter(text, name)
     data = _parse_toml(front, name)
     return _build_template(data, front, template_id, language, path, origin, body, body_line)
@@ -190,11 +163,12 @@ def _split_front_matter(text: str, name: str) -> tuple[str, str, int]:
     """Return the TOML text, the body and the file line on which the body starts."""
     lines = text.removeprefix("\ufeff").split("\n")
     if lines[0].strip() != _FRONT_OPEN:
-        raise _error(name, 1, f"the file must start with a {_FRONT_OPEN!r} line (front matter)")
+        rule = f"the file must start with a {_FRONT_OPEN!r} line (front matter)"
+        raise template_error(name, 1, rule)
     for index, line in enumerate(lines[1:], start=1):
         if line.strip() == _FRONT_CLOSE:
             return "\n".join(lines[1:index]), "\n".join(lines[index + 1 :]), index + 2
-    raise _error(name, 1, f"the front matter is not closed by a {_FRONT_CLOSE!r} line")
+    raise template_error(name, 1, f"the front matter is not closed by a {_FRONT_CLOSE!r} line")
 
 
 def _parse_toml(front: str, name: str) -> dict[str, Any]:
@@ -207,7 +181,7 @@ def _parse_toml(front: str, name: str) -> dict[str, Any]:
         if where:
             message = message[: where.start()]
             line = int(where.group(1)) + 1 if where.group(1) else None
-        raise _error(name, line, f"front matter: {message}") from None
+        raise template_error(name, line, f"front matter: {message}") from None
 
 
 def _build_template(
@@ -224,7 +198,7 @@ def _build_template(
     front_lines = front.split("\n")
 
     def fail(key: str, message: str) -> TemplateError:
-        return _error(name, _key_line(front_lines, key), f"front matter: {message}")
+        return template_error(name, _key_line(front_lines, key), f"front matter: {message}")
 
     unknown = sorted(set(data) - set(_TOP_KEYS))
     if unknown:
@@ -265,14 +239,14 @@ def _build_template(
 def _parse_variables(raw: object, front_lines: list[str], name: str) -> tuple[Variable, ...]:
     if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
         line = _key_line(front_lines, "variables")
-        raise _error(name, line, "front matter: variables must be [[variables]] tables")
+        raise template_error(name, line, "front matter: variables must be [[variables]] tables")
     result: list[Variable] = []
     for number, item in enumerate(raw, start=1):
         where = f"front matter: [[variables]] #{number}"
         line = _table_line(front_lines, number)
 
         def fail(message: str, where: str = where, line: int | None = line) -> TemplateError:
-            return _error(name, line, f"{where}: {message}")
+            return template_error(name, line, f"{where}: {message}")
 
         unknown = sorted(set(item) - set(_VARIABLE_KEYS))
         if unknown:
@@ -313,7 +287,8 @@ def _table_line(front_lines: list[str], number: int) -> int | None:
     return None
 
 
-def _error(filename: str, line: int | None, message: str) -> TemplateError:
+def template_error(filename: str, line: int | None, message: str) -> TemplateError:
+    """The error for a broken template: ``letter template FILE line N: MESSAGE``, one line."""
     where = f" line {line}" if line else ""
     one_line = " ".join(message.splitlines())  # the CLI prints errors as one line
     return TemplateError(f"letter template {filename}{where}: {one_line}")
@@ -370,194 +345,3 @@ def example_variables(template: LetterTemplate) -> dict[str, str]:
     """The example value of every declared variable, by name (for previews and tests)."""
     return {v.name: v.example for v in template.variables}
 
-
-# --- rendering -------------------------------------------------------------------------------
-
-
-def longdate(value: object, language: str = "en") -> str:
-    """Format a date in words: ``8 June 2020`` (en), ``2020年6月8日`` (zh-Hans).
-
-    Accepts a ``date``, a ``datetime`` or an ISO date string; anything else is an error,
-    so that a missing date is never printed as an empty string or ``None``.
-    """
-    if isinstance(value, str):
-        try:
-            value = date.fromisoformat(value[:10])
-        except ValueError:
-            raise ValueError(f"longdate needs a date, got {value!r}") from None
-    if not isinstance(value, date):
-        raise TypeError(f"longdate needs a date, got {value!r}")
-    if language == "zh-Hans":
-        return f"{value.year}年{value.month}月{value.day}日"
-    return f"{value.day} {_MONTHS_EN[value.month - 1]} {value.year}"
-
-
-def longdates(values: Sequence[date], language: str = "en") -> str:
-    """Several dates in words, each with its year: ``20 July 2020 and 3 August 2020`` (en),
-    ``2020年7月20日、2020年8月3日`` (zh-Hans); ``""`` for none."""
-    words = [longdate(value, language) for value in values]
-    if language == "zh-Hans":
-        return "、".join(words)
-    if len(words) <= 2:
-        return " and ".join(words)
-    return ", ".join(words[:-1]) + " and " + words[-1]
-
-
-def _header_safe(value: object) -> object:
-    # Every expression printed into the subject goes through here: a value from the context
-    # (a case title, an earlier subject) must not smuggle a line break into the header either.
-    if isinstance(value, str):
-        check_header_value("subject", value)
-    return value
-
-
-@lru_cache(maxsize=8)
-def _environment(language: str, for_subject: bool) -> SandboxedEnvironment:
-    env = SandboxedEnvironment(
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        # Plain text and a mail header: escaping would corrupt them. The HTML version is built
-        # from the finished text by escaping all of it (see _to_html).
-        autoescape=False,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        finalize=_header_safe if for_subject else None,
-    )
-    env.filters["longdate"] = partial(longdate, language=language)
-    return env
-
-
-@dataclass(frozen=True)
-class _Compiled:
-    template: jinja2.Template
-    names: frozenset[str]  # names the source uses without defining them
-
-
-@lru_cache(maxsize=256)
-def _compile(
-    language: str, for_subject: bool, source: str, filename: str, first_line: int
-) -> _Compiled:
-    env = _environment(language, for_subject)
-    part = "subject: " if for_subject else ""
-    try:
-        ast = env.parse(source)
-        names = frozenset(meta.find_undeclared_variables(ast) - set(env.globals))
-        return _Compiled(env.from_string(ast), names)
-    except jinja2.TemplateSyntaxError as exc:
-        line = first_line + (exc.lineno or 1) - 1
-        raise _error(filename, line, f"{part}{exc.message or 'syntax error'}") from None
-
-
-def _compiled(template: LetterTemplate) -> tuple[_Compiled, _Compiled]:
-    body = _compile(template.language, False, template.body, template.filename, template.body_line)
-    subject = _compile(
-        template.language, True, template.subject, template.filename, template.subject_line
-    )
-    return body, subject
-
-
-def check_template(template: LetterTemplate) -> None:
-    """Compile the body and subject now; TemplateError with file and line if either is broken."""
-    _compiled(template)
-
-
-def render_letter(
-    template: LetterTemplate, variables: Mapping[str, str], context: Mapping[str, Any]
-) -> RenderedLetter:
-    """Render *template* with the user's *variables* and tracker's *context*.
-
-    Raises InputError for unknown variables, values that cannot go into the subject, or
-    variables that clash with context names; TemplateError for missing variables (all of them
-    at once), a broken template or an error while rendering.
-    """
-    body, subject = _compiled(template)
-    used = body.names | subject.names
-    declared = {v.name for v in template.variables}
-
-    unknown = sorted(set(variables) - declared - used)
-    if unknown:
-        raise InputError(
-            f"unknown variables for {template.label}: {', '.join(unknown)}; "
-            f"it declares: {', '.join(sorted(declared)) or '(none)'}"
-        )
-    clashing = sorted(set(variables) & (CONTEXT_NAMES | set(context)))
-    if clashing:
-        raise InputError(
-            f"variables {', '.join(clashing)} clash with names tracker provides; rename them"
-        )
-    lacking_context = sorted((used & CONTEXT_NAMES) - set(context))
-    if lacking_context:
-        raise TemplateError(
-            f"letter template {template.filename} uses {', '.join(lacking_context)}, which the "
-            f"rendering context does not provide"
-        )
-    missing = {
-        v.name
-        for v in template.variables
-        if v.required and not str(variables.get(v.name, "")).strip()
-    }
-    missing |= used - declared - set(context) - set(variables)
-    if missing:
-        raise TemplateError(
-            f"missing variables for {template.label}: {', '.join(sorted(missing))}; "
-            "set each with --var NAME=VALUE"
-        )
-    for name in sorted(subject.names & set(variables)):
-        check_header_value(f"variable {name} (used in the subject)", variables[name])
-
-    namespace: dict[str, Any] = dict(context)
-    namespace.update({name: "" for name in declared})
-    namespace.update(variables)
-
-    raw_subject = _render(subject, namespace, template, template.subject_line, "subject: ")
-    subject_text = " ".join(raw_subject.split())
-    if not subject_text:
-        raise _error(template.filename, template.subject_line, "subject: renders as empty")
-    check_header_value("subject", subject_text)
-    text = _tidy(_render(body, namespace, template, template.body_line, ""))
-    html_text = letter_html(text, subject_text, template.language)
-    return RenderedLetter(subject=subject_text, text=text, html=html_text)
-
-
-def _render(
-    compiled: _Compiled,
-    namespace: Mapping[str, Any],
-    template: LetterTemplate,
-    first_line: int,
-    part: str,
-) -> str:
-    try:
-        return compiled.template.render(namespace)
-    except TrackerError:
-        raise
-    except Exception as exc:  # an error inside the template: name the file and line
-        line = None
-        for frame in traceback.extract_tb(exc.__traceback__):
-            if frame.filename == "<template>" and frame.lineno:
-                line = first_line + frame.lineno - 1
-        raise _error(template.filename, line, f"{part}{exc}") from None
-
-
-def _tidy(text: str) -> str:
-    """Strip trailing spaces, keep at most one blank line in a row, end with one newline."""
-    lines = [line.rstrip() for line in text.strip("\n").split("\n")]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)) + "\n"
-
-
-def letter_html(text: str, subject: str, language: str) -> str:
-    """The letter as a minimal HTML page: every character of the text escaped."""
-    paragraphs = [p for p in re.split(r"\n\s*\n", text.strip("\n")) if p.strip()]
-    body = "\n".join(
-        "<p>" + "<br>\n".join(html.escape(line) for line in p.split("\n")) + "</p>"
-        for p in paragraphs
-    )
-    return (
-        "<!DOCTYPE html>\n"
-        f'<html lang="{html.escape(language)}">\n'
-        "<head>\n"
-        '<meta charset="utf-8">\n'
-        f"<title>{html.escape(subject)}</title>\n"
-        "</head>\n"
-        f"<body>\n{body}\n</body>\n"
-        "</html>\n"
-    )
