@@ -1,6 +1,6 @@
 """HTML pages: the one Jinja2 environment (autoescaped) and the base layout every page extends.
 
-    environment   the environment, its escaping, render_page(name, **context)
+    rendering     the environment, its escaping, render_page(name, context)
     templates/    base.html (blocks: title, meta, style, body_attributes, body) and the pages
                   built on it: letter.html, weekly_report.html, evidence_timeline.html
 
@@ -8,6 +8,6 @@ The letters, the weekly report and the evidence timeline render here; the web fa
 same ``base.html`` from an environment made with ``create_environment(its_templates_dir)``.
 """
 
-from tracker.pages.environment import create_environment, environment, render_page
+from tracker.pages.rendering import create_environment, environment, render_page
 
 __all__ = ["create_environment", "environment", "render_page"]
