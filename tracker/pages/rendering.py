@@ -8,7 +8,9 @@ Values are escaped as ``html.escape(text, quote=True)`` does (``"`` as ``&quot;`
 ``&#x27;``), not as markupsafe does (``&#34;``, ``&#39;``): the same characters are escaped, and
 the pages keep the exact bytes tracker wrote before it used templates. An evidence bundle's
 timeline.html is hashed in its manifest, so the same data must give the same bytes in every
-version.
+version. Two things still print markupsafe's entities, and the pages avoid both: a constant
+expression (``{{ "it's" }}``, which Jinja escapes when it compiles the template; write fixed
+text as template text instead) and ``~`` joining ``Markup`` with text.
 """
 
 from __future__ import annotations
