@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tracker.mail.authenticity import judge
-from tracker.mail.parsing import parse_headers
+from tracker.mail.header_info import parse_headers
 from tracker.mail.trust import Provider, Trust, claimed_id, find_trusted, normalised
 
 SAMPLES = Path(__file__).parent / "data" / "mail" / "providers"

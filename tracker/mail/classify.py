@@ -24,7 +24,8 @@ from flufl.bounce import all_failures
 
 from tracker.core.tags import REF_RE
 from tracker.mail import wording
-from tracker.mail.parsing import ParsedMessage, decode_bytes
+from tracker.mail.decoding import decode_bytes
+from tracker.mail.parsing import ParsedMessage
 
 __all__ = ["Classification", "Kind", "classify", "extract_ticket"]
 

@@ -241,7 +241,7 @@ def record_reply(ws: Workspace, ref: str, on: datetime, kind: str, note: str, no
                           sha256=hashlib.sha256(raw).hexdigest() if raw else "", created_at=now,
                           admission="recorded-by-hand")
         if raw:  # an .eml says who wrote it; a scan says nothing here
-            from tracker.mail.parsing import parse_headers
+            from tracker.mail.header_info import parse_headers
 
             headers = parse_headers(raw)
             message.subject, message.from_addr = headers.subject, headers.from_addr

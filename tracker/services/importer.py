@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tracker.core.errors import InputError
 from tracker.mail.authenticity import Trust
-from tracker.mail.parsing import parse_headers
+from tracker.mail.header_info import parse_headers
 from tracker.services.inbound import (
     Counts,
     Incoming,
