@@ -109,7 +109,7 @@ class Evaluator:
             name = ""
             platform = self.ws.platforms.get(platform_slug)
             if platform and platform.lead_authority:
-                from tracker.directory.platforms import load_authorities
+                from tracker.directory.authorities import load_authorities
 
                 found = load_authorities().get(platform.lead_authority)
                 name = found.name if found else platform.lead_authority

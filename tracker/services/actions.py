@@ -20,7 +20,7 @@ from tracker.core.errors import (
     StateError,
 )
 from tracker.core.tags import format_ref
-from tracker.directory.platforms import find_platform
+from tracker.directory.loading import find_platform
 from tracker.letters.templates import (
     LetterTemplate,
     get_template,

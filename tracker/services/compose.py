@@ -141,7 +141,7 @@ def letter_authority(ws: Workspace, platform_slug: str, language: str) -> str:
     if platform is None or not platform.lead_authority \
             or "lead_authority" in platform.unverified_fields:
         return ""
-    from tracker.directory.platforms import load_authorities
+    from tracker.directory.authorities import load_authorities
 
     found = load_authorities().get(platform.lead_authority)
     if found is None:

@@ -130,7 +130,7 @@ def plan_for(ws: Workspace, request: Request, messages: list[Message], as_of: da
     platform = ws.platforms.get(request.platform_slug)
     authority = ""
     if platform and platform.lead_authority:
-        from tracker.directory.platforms import load_authorities
+        from tracker.directory.authorities import load_authorities
 
         found = load_authorities().get(platform.lead_authority)
         authority = found.name if found else platform.lead_authority

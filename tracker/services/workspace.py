@@ -18,7 +18,8 @@ from sqlalchemy.engine import Engine
 from tracker.config.settings import CONFIG_NAME, SECTIONS, Settings, parse_settings
 from tracker.core.clock import BusinessCalendar
 from tracker.core.errors import ConfigError
-from tracker.directory.platforms import Platform, load_directory
+from tracker.directory.loading import load_directory
+from tracker.directory.model import Platform
 from tracker.letters.templates import LetterTemplate, load_templates
 from tracker.store import db
 
