@@ -510,7 +510,7 @@ def test_csv_cells_that_look_like_formulas_are_quoted() -> None:
 def test_add_months_matches_relativedelta() -> None:
     from dateutil.relativedelta import relativedelta
 
-    from tracker.core.clock import add_months
+    from tracker.core.deadlines import add_months
 
     day = date(2019, 1, 1)
     while day < date(2021, 12, 31):

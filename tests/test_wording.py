@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracker.core import clock
+from tracker.core.deadlines import parse_rule
 from tracker.mail import classify, wording
 
 ZENDESK = """##- Please type your reply above this line -##
@@ -74,7 +74,7 @@ def test_period_rule_is_a_rule_tracker_reads(number: str | None, unit: str,
                                              rule: str | None) -> None:
     assert wording.period_rule(number, unit) == rule
     if rule is not None:
-        assert clock.parse_rule(rule).text == rule
+        assert parse_rule(rule).text == rule
 
 
 def test_phrase_is_one_short_printable_line() -> None:

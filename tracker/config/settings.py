@@ -326,7 +326,7 @@ def validate_settings(settings: Settings) -> None:
     for name in ("email", "reply_to"):
         if getattr(org, name):
             check_address(f"[organisation] {name}", getattr(org, name), ConfigError)
-    from tracker.core.clock import parse_rule
+    from tracker.core.deadlines import parse_rule
     from tracker.core.errors import InputError
 
     for where, rule in (("[organisation] default_deadline", org.default_deadline),

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from tracker import __version__
 from tracker.core import clock
+from tracker.core.deadlines import parse_rule
 from tracker.core.errors import NotFoundError, suggest
 from tracker.core.tags import parse_ref
 from tracker.evidence.archive import check_output, write_zip
@@ -83,8 +84,8 @@ def _collect_request(ws: Workspace, session: Session, request: Request,
         request=request, case=session.get(Case, request.case_id),
         platform_name=platform.name if platform else request.platform_slug,
         messages=tuple(letters_and_replies), events=tuple(events),
-        rule=clock.parse_rule(request.deadline_rule,
-                              default=ws.settings.organisation.default_deadline),
+        rule=parse_rule(request.deadline_rule,
+                        default=ws.settings.organisation.default_deadline),
         wait=wait_for(ws, request, messages, as_of), row=build_row(ws, request, messages, as_of),
     )
 

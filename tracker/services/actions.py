@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from tracker.core import clock
+from tracker.core.deadlines import parse_rule
 from tracker.core.errors import (
     InputError,
     NotFoundError,
@@ -102,7 +103,7 @@ def create_request(ws: Workspace, spec: NewRequest, now: datetime) -> Request:
         platform.default_recipient()
     recipient, channel = _recipient(contact, spec.to, spec.channel)
     deadline = spec.deadline or template.deadline or org.default_deadline
-    rule = clock.parse_rule(deadline, default=org.default_deadline)
+    rule = parse_rule(deadline, default=org.default_deadline)
     today = clock.local_date(now, ws.settings.tz)
     for attempt in range(MAX_REF_ATTEMPTS):
         try:
@@ -297,15 +298,15 @@ def extend_deadline(ws: Workspace, ref: str, rule_text: str | None, reason: str,
         if not rule_text:
             raise InputError("give the extension as RULE (2m, 14d, 10bd or statutory): "
                              "the notice does not say how long")
-        base = clock.parse_rule(request.deadline_rule,
-                                default=ws.settings.organisation.default_deadline)
+        base = parse_rule(request.deadline_rule,
+                          default=ws.settings.organisation.default_deadline)
         if rule_text.strip().lower() == "statutory":
             if base.extension is None:
                 raise InputError(f"rule {base.text} has no statutory extension; give one such "
                                  "as 2m, 14d or 10bd")
             text = "statutory"
         else:
-            text = clock.parse_rule(rule_text).text
+            text = parse_rule(rule_text).text
         before = request.due_on
         record: dict[str, Any] = {"rule": text, "granted_at": granted.isoformat(),
                                   "reason": reason}

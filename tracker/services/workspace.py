@@ -16,7 +16,7 @@ import tomli_w
 from sqlalchemy.engine import Engine
 
 from tracker.config.settings import CONFIG_NAME, SECTIONS, Settings, parse_settings
-from tracker.core.clock import BusinessCalendar
+from tracker.core.business_days import BusinessCalendar
 from tracker.core.errors import ConfigError
 from tracker.directory.loading import load_directory
 from tracker.directory.model import Platform
