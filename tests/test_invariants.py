@@ -28,8 +28,9 @@ from tracker.core.errors import TrackerError
 from tracker.letters.templates import example_variables, get_template
 from tracker.mail.authenticity import Trust
 from tracker.services import actions, drafts, sending, triage
-from tracker.services.inbound import Counts, Incoming, Source, build_index, store_messages
+from tracker.services.inbound import Counts, Incoming, Source, store_messages
 from tracker.services.invariants import check_invariants
+from tracker.services.reading import build_index
 from tracker.services.workspace import Workspace, init_workspace
 from tracker.store.db import transaction
 from tracker.store.models import Message, Request

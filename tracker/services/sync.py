@@ -31,14 +31,8 @@ from tracker.mail.header_info import parse_headers
 from tracker.mail.matching import Fact, MatchIndex, is_own_letter, match_message
 from tracker.mail.screen import ScreenFields, screen_fields
 from tracker.net.imap import FetchedMessage, FolderInfo, Mailbox, imap_credentials
-from tracker.services.inbound import (
-    Counts,
-    Incoming,
-    Source,
-    build_index,
-    mailbox_trust,
-    store_messages,
-)
+from tracker.services.inbound import Counts, Incoming, Source, store_messages
+from tracker.services.reading import build_index, mailbox_trust
 from tracker.services.workspace import Workspace
 from tracker.store.db import transaction
 from tracker.store.models import FolderState, utcnow
