@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from sqlmodel import col, select
 
-from tracker.config.settings import load_settings
+from tracker.config.loading import load_settings
 from tracker.core.errors import TrackerError
 from tracker.letters.templates import example_variables, get_template
 from tracker.mail.authenticity import Trust

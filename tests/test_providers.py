@@ -131,7 +131,7 @@ def test_microsoft_headers_are_made_parseable(value: str, authserv_id: str,
 
 
 def test_an_unknown_provider_is_one_clear_line(tmp_path: Path) -> None:
-    from tracker.config.settings import load_settings
+    from tracker.config.loading import load_settings
     from tracker.core.errors import ConfigError
 
     (tmp_path / "tracker.toml").write_text('[imap]\nprovider = "yahoo"\n')

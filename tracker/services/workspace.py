@@ -15,7 +15,8 @@ from typing import Any
 import tomli_w
 from sqlalchemy.engine import Engine
 
-from tracker.config.settings import CONFIG_NAME, SECTIONS, Settings, parse_settings
+from tracker.config.loading import parse_settings
+from tracker.config.settings import CONFIG_NAME, SECTIONS, Settings
 from tracker.core.business_days import BusinessCalendar
 from tracker.core.errors import ConfigError
 from tracker.directory.loading import load_directory
