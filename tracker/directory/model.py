@@ -19,6 +19,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from tracker.core.iso import iso_day
+
 PURPOSES = ("privacy", "dpo", "legal", "appeals", "support", "law-enforcement")
 CHANNELS = ("email", "webform", "post", "fax")
 SUGGESTED_CHANNELS = ("email", "webform", "post")
@@ -64,7 +66,7 @@ class Contact:
         return {
             "purpose": self.purpose, "channel": self.channel, "value": self.value,
             "region": self.region, "source": self.source, "via": self.via,
-            "checked": _iso(self.checked), "verified": self.verified, "note": self.note,
+            "checked": iso_day(self.checked), "verified": self.verified, "note": self.note,
         }
 
 
@@ -84,7 +86,7 @@ class Entity:
         """Return the entity as JSON-able values (the date as ``YYYY-MM-DD``)."""
         return {
             "region": self.region, "name": self.name, "address": self.address,
-            "source": self.source, "via": self.via, "checked": _iso(self.checked),
+            "source": self.source, "via": self.via, "checked": iso_day(self.checked),
             "verified": self.verified,
         }
 
@@ -177,8 +179,4 @@ class Platform:
             "contacts": [contact.to_dict() for contact in self.contacts],
             "path": str(self.path) if self.path else None, "origin": self.origin,
         }
-
-
-def _iso(day: date | None) -> str | None:
-    return day.isoformat() if day else None
 

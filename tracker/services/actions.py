@@ -20,6 +20,7 @@ from tracker.core.errors import (
     NotFoundError,
     StateError,
 )
+from tracker.core.iso import iso_day
 from tracker.core.tags import format_ref
 from tracker.directory.loading import find_platform
 from tracker.letters.templates import (
@@ -323,8 +324,8 @@ def extend_deadline(ws: Workspace, ref: str, rule_text: str | None, reason: str,
                             "notice of an extension within the first month")
         record_event(session, request, "extended", ws.actor, at=now, rule=text, reason=reason,
                      notice=notice, late=bool(warnings),
-                     due_before=before.isoformat() if before else None,
-                     due_after=wait.due_on.isoformat() if wait.due_on else None)
+                     due_before=iso_day(before),
+                     due_after=iso_day(wait.due_on))
         return Extended(request, tuple(warnings))
 
 
