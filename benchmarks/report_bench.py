@@ -46,7 +46,7 @@ from typing import Any
 import sqlalchemy as sa
 from rich.console import Console
 
-from tracker.config.settings import load_settings
+from tracker.config.loading import load_settings
 from tracker.report import build_weekly_report, render
 from tracker.report.terminal import render_terminal
 from tracker.services.status import paused_gc, status_rows

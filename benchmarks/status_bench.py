@@ -19,7 +19,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from tracker.config.settings import load_settings
+from tracker.config.loading import load_settings
 from tracker.services.status import status_rows
 from tracker.services.workspace import Workspace, init_workspace
 from tracker.store.db import transaction

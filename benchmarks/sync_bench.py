@@ -67,7 +67,7 @@ import mailgen  # noqa: E402
 from dovecot import PASSWORD, USER, DovecotServer, dovecot_available  # noqa: E402
 from mailgen import Letter  # noqa: E402
 
-from tracker.config.settings import load_settings  # noqa: E402
+from tracker.config.loading import load_settings  # noqa: E402
 from tracker.services.sync import sync_all  # noqa: E402
 from tracker.services.workspace import Workspace  # noqa: E402
 

@@ -82,7 +82,7 @@ class Cli:
 
         Skipped when no message or event was added or changed since the last check.
         """
-        from tracker.config.settings import load_settings
+        from tracker.config.loading import load_settings
         from tracker.core.errors import TrackerError
         from tracker.services.invariants import check_invariants
         from tracker.services.workspace import Workspace

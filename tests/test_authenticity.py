@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tracker.mail.authenticity import DnsFunc, Verdict, aligned, judge
-from tracker.mail.parsing import parse_headers
+from tracker.mail.header_info import parse_headers
 
 MAIL = Path(__file__).parent / "data" / "mail"
 TRUSTED = ["mx.hrgroup.example"]

@@ -10,18 +10,9 @@ from zoneinfo import ZoneInfo
 import holidays
 import pytest
 
-from tracker.core.clock import (
-    BusinessCalendar,
-    Extension,
-    Letter,
-    Reply,
-    Wait,
-    apply_rule,
-    compute_wait,
-    format_day,
-    local_date,
-    parse_rule,
-)
+from tracker.core.business_days import BusinessCalendar
+from tracker.core.clock import Extension, Letter, Reply, Wait, compute_wait, format_day, local_date
+from tracker.core.deadlines import apply_rule, parse_rule
 from tracker.core.errors import InputError
 
 UTC = ZoneInfo("UTC")
@@ -188,6 +179,10 @@ def test_describe_puts_the_rule_in_words(text: str, words: str) -> None:
         pytest.param("2m", "2020-12-31", "2021-02-28", id="31-dec+2m-crosses-year"),
         pytest.param("12m", "2024-02-29", "2025-02-28", id="29-feb+12m-common-year"),
         pytest.param("48m", "2024-02-29", "2028-02-29", id="29-feb+48m-leap-year"),
+        pytest.param("1m", "2024-02-29", "2024-03-29", id="29-feb+1m-same-date-not-month-end"),
+        pytest.param("1m", "2021-04-30", "2021-05-30", id="30-apr+1m-not-31-may"),
+        pytest.param("4m", "2023-10-31", "2024-02-29", id="31-oct+4m-crosses-year-leap-feb"),
+        pytest.param("120m", "2024-02-29", "2034-02-28", id="29-feb+120m-longest-rule"),
         pytest.param("30d", "2020-12-20", "2021-01-19", id="30d-crosses-year"),
         pytest.param("1d", "2024-02-28", "2024-02-29", id="day-0-rule-1d-leap"),
         pytest.param("1d", "2023-02-28", "2023-03-01", id="1d-common-year"),

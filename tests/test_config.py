@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tracker.config.settings import find_workspace, is_loopback, load_settings, read_secret
+from tracker.config.loading import find_workspace, load_settings
+from tracker.config.settings import is_loopback, read_secret
 from tracker.core.errors import ConfigError
 
 

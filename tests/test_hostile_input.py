@@ -24,7 +24,8 @@ from click.testing import CliRunner, Result
 from conftest import POSTGRES_URL, Cli
 
 from tracker.cli import main
-from tracker.config.settings import SmtpSettings, load_settings
+from tracker.config.loading import load_settings
+from tracker.config.settings import SmtpSettings
 from tracker.core.errors import ConfigError, InputError, SendError
 from tracker.letters.rendering import RenderedLetter
 from tracker.mail.outbound import build_email

@@ -23,13 +23,14 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from sqlmodel import col, select
 
-from tracker.config.settings import load_settings
+from tracker.config.loading import load_settings
 from tracker.core.errors import TrackerError
 from tracker.letters.loading import example_variables, get_template
 from tracker.mail.authenticity import Trust
 from tracker.services import actions, drafts, sending, triage
-from tracker.services.inbound import Counts, Incoming, Source, build_index, store_messages
+from tracker.services.inbound import Counts, Incoming, Source, store_messages
 from tracker.services.invariants import check_invariants
+from tracker.services.reading import build_index
 from tracker.services.workspace import Workspace, init_workspace
 from tracker.store.db import transaction
 from tracker.store.models import Message, Request

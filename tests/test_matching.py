@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tracker.core.tags import reply_address
+from tracker.mail.header_info import HeaderInfo
 from tracker.mail.matching import MatchIndex, is_own_letter, match_message
-from tracker.mail.parsing import HeaderInfo
 
 SECRET = b"demo-secret"
 BASE = "inquiries@hrgroup.example"

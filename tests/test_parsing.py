@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tracker.mail.parsing import decode_bytes, header_text, parse_headers, parse_message
+from tracker.mail.decoding import decode_bytes, header_text
+from tracker.mail.header_info import parse_headers
+from tracker.mail.parsing import parse_message
 
 MAIL = Path(__file__).parent / "data" / "mail"
 OUR_LETTER_1 = "<hc-2026-0001.5f3a9c0d1e2b3a4c5d6e@hrgroup.example>"

@@ -12,20 +12,15 @@ from pathlib import Path
 import pytest
 
 from tracker.core.errors import ConfigError, NotFoundError
-from tracker.directory.platforms import (
-    CHANNELS,
-    PURPOSES,
-    Contact,
-    Entity,
-    Platform,
+from tracker.directory.authorities import find_authority, load_authorities
+from tracker.directory.loading import (
     builtin_platforms_dir,
-    find_authority,
     find_platform,
-    load_authorities,
     load_directory,
     load_platform_file,
-    write_platform_file,
 )
+from tracker.directory.model import CHANNELS, PURPOSES, Contact, Entity, Platform
+from tracker.directory.writing import write_platform_file
 
 REQUIRED = (
     "zoom", "facebook", "instagram", "whatsapp", "google", "youtube", "gmail", "microsoft",

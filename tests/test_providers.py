@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tracker.mail.authenticity import judge
-from tracker.mail.parsing import parse_headers
+from tracker.mail.header_info import parse_headers
 from tracker.mail.trust import Provider, Trust, claimed_id, find_trusted, normalised
 
 SAMPLES = Path(__file__).parent / "data" / "mail" / "providers"
@@ -131,7 +131,7 @@ def test_microsoft_headers_are_made_parseable(value: str, authserv_id: str,
 
 
 def test_an_unknown_provider_is_one_clear_line(tmp_path: Path) -> None:
-    from tracker.config.settings import load_settings
+    from tracker.config.loading import load_settings
     from tracker.core.errors import ConfigError
 
     (tmp_path / "tracker.toml").write_text('[imap]\nprovider = "yahoo"\n')

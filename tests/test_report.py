@@ -304,7 +304,7 @@ def test_terminal_markdown_and_csv_carry_every_section(world: World) -> None:
 def test_terminal_colours_overdue_rows_red(world: World) -> None:
     from rich.console import Console
 
-    from tracker.config.settings import load_settings
+    from tracker.config.loading import load_settings
     from tracker.report import build_weekly_report
     from tracker.report.terminal import render_terminal
     from tracker.services.workspace import Workspace
@@ -434,7 +434,7 @@ def test_email_without_recipients_or_server_is_one_clear_line(world: World) -> N
 def test_email_weekly_report_is_the_schedulers_entry_point(world: World) -> None:
     from datetime import datetime
 
-    from tracker.config.settings import load_settings
+    from tracker.config.loading import load_settings
     from tracker.report import email_weekly_report
     from tracker.services.workspace import Workspace
 
@@ -510,7 +510,7 @@ def test_csv_cells_that_look_like_formulas_are_quoted() -> None:
 def test_add_months_matches_relativedelta() -> None:
     from dateutil.relativedelta import relativedelta
 
-    from tracker.core.clock import add_months
+    from tracker.core.deadlines import add_months
 
     day = date(2019, 1, 1)
     while day < date(2021, 12, 31):
@@ -522,7 +522,7 @@ def test_add_months_matches_relativedelta() -> None:
 def test_report_rows_and_plans_are_those_of_status_and_remind(world: World) -> None:
     """Each request's row is `build_row` over its full messages, and its next step is exactly
     what `plan_for` says: the report's one-pass reading never disagrees with them."""
-    from tracker.config.settings import load_settings
+    from tracker.config.loading import load_settings
     from tracker.report import build_weekly_report
     from tracker.report.rows import LINE_FIELDS
     from tracker.services.records import get_request, request_messages

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracker.core import clock
-from tracker.mail import classify, wording
+from tracker.core.deadlines import parse_rule
+from tracker.mail import classify, prose, wording
 
 ZENDESK = """##- Please type your reply above this line -##
 
@@ -50,7 +50,7 @@ Please provide the data within two further months.
      "Done.", "\0"),
 ])
 def test_own_text_cuts_quotes_and_history(text: str, kept: str, cut: str) -> None:
-    own = wording.own_text(text)
+    own = prose.own_text(text)
     assert kept in own
     assert cut not in own
 
@@ -58,9 +58,9 @@ def test_own_text_cuts_quotes_and_history(text: str, kept: str, cut: str) -> Non
 def test_sentences_join_wrapped_lines_and_split_chinese() -> None:
     text = ("Your request has been\nreceived. Next one!\n- a bullet\n- another\n\n"
             "我们已收到您的\n请求。请提供资料；谢谢")
-    assert wording.sentences(text) == ["Your request has been received.", "Next one!",
-                                       "- a bullet", "- another", "我们已收到您的请求",
-                                       "请提供资料", "谢谢"]
+    assert prose.sentences(text) == ["Your request has been received.", "Next one!",
+                                     "- a bullet", "- another", "我们已收到您的请求",
+                                     "请提供资料", "谢谢"]
 
 
 @pytest.mark.parametrize(("number", "unit", "rule"), [
@@ -74,13 +74,13 @@ def test_period_rule_is_a_rule_tracker_reads(number: str | None, unit: str,
                                              rule: str | None) -> None:
     assert wording.period_rule(number, unit) == rule
     if rule is not None:
-        assert clock.parse_rule(rule).text == rule
+        assert parse_rule(rule).text == rule
 
 
 def test_phrase_is_one_short_printable_line() -> None:
     match = re.search(r".+", "a\u202eb\x1b[2J\tc" + "x" * 100, re.S)
     assert match is not None
-    words = wording.phrase(match)
+    words = prose.phrase(match)
     assert len(words) == 70 and words.endswith("…") and words.isprintable()
 
 
@@ -88,11 +88,11 @@ def test_phrase_quotes_as_written_where_lowercasing_keeps_the_length() -> None:
     written = "We have RECEIVED your request"
     match = re.search(r"received your request", written.lower())
     assert match is not None
-    assert wording.phrase(match, written) == "RECEIVED your request"
+    assert prose.phrase(match, written) == "RECEIVED your request"
     turkish = "İstanbul: we have received your request"  # "İ".lower() is two characters
     match = re.search(r"received your request", turkish.lower())
     assert match is not None
-    assert wording.phrase(match, turkish) == "received your request"
+    assert prose.phrase(match, turkish) == "received your request"
 
 
 def test_tables_are_written_in_lower_case() -> None:
@@ -128,7 +128,7 @@ _JOINED = [p for name in ("_ACK", "_ANSWER", "_INFO", "_EXTENSION", "_HEDGED", "
     (re.compile("abc", re.IGNORECASE), "ABC", True),  # case folding: always searched
 ])
 def test_could_match(pattern: re.Pattern[str], text: str, could: bool) -> None:
-    assert wording.could_match(pattern, text) is could
+    assert prose.could_match(pattern, text) is could
     if pattern.search(text):
         assert could
 
@@ -136,7 +136,7 @@ def test_could_match(pattern: re.Pattern[str], text: str, could: bool) -> None:
 def test_the_chinese_tables_are_skipped_on_english_text() -> None:
     text = "thank you for contacting us. we have reviewed your request and restored the account."
     zh = [p for p in _JOINED if any("\u4e00" <= ch <= "\u9fff" for ch in p.pattern[:40])]
-    assert zh and not any(wording.could_match(p, text) for p in zh)
+    assert zh and not any(prose.could_match(p, text) for p in zh)
 
 
 @settings(max_examples=300, deadline=None)
@@ -146,4 +146,4 @@ def test_the_chinese_tables_are_skipped_on_english_text() -> None:
 def test_the_shortcut_never_hides_a_match(text: str) -> None:
     for pattern in (*_TABLES, *_JOINED):
         if pattern.search(text):
-            assert wording.could_match(pattern, text), (pattern.pattern[:60], text)
+            assert prose.could_match(pattern, text), (pattern.pattern[:60], text)

@@ -19,7 +19,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from tracker import __version__
-from tracker.config.settings import find_workspace, load_settings
+from tracker.config.loading import find_workspace, load_settings
 from tracker.core.clock import check_day
 from tracker.core.errors import DatabaseError, InputError, TrackerError
 from tracker.core.inert import inert_json, inert_line, inert_text

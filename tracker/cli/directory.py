@@ -17,7 +17,8 @@ from tracker.cli.base import (
     with_workspace,
 )
 from tracker.core.errors import InputError
-from tracker.directory.platforms import find_platform, write_platform_file
+from tracker.directory.loading import find_platform
+from tracker.directory.writing import write_platform_file
 from tracker.letters.loading import get_template
 from tracker.services.workspace import Workspace
 

@@ -21,7 +21,8 @@ from tracker.mail.authenticity import Trust
 from tracker.report.console import cell
 from tracker.services.files import read_file
 from tracker.services.importer import import_path
-from tracker.services.inbound import Counts, inspect_message, mailbox_trust
+from tracker.services.inbound import Counts
+from tracker.services.reading import inspect_message, mailbox_trust
 from tracker.services.sync import sync_all
 from tracker.services.triage import LINK_KINDS, dismiss_message, inbox_items, link_message
 from tracker.services.workspace import Workspace

@@ -24,6 +24,7 @@ from tracker.cli.base import (
 from tracker.cli.status import print_status
 from tracker.core import clock
 from tracker.core.errors import InputError
+from tracker.core.iso import iso_day
 from tracker.core.tags import parse_ref
 from tracker.letters.loading import parse_var_assignments
 from tracker.report.console import cell
@@ -144,7 +145,7 @@ def case_list(ws: Workspace, as_json: bool) -> None:
     with db.transaction(ws.engine) as session:
         cases = session.exec(select(Case).order_by(col(Case.id))).all()
         rows = [{"id": c.id, "title": c.title, "account": c.account,
-                 "incident_on": c.incident_on.isoformat() if c.incident_on else None}
+                 "incident_on": iso_day(c.incident_on)}
                 for c in cases]
     if as_json:
         emit_json(rows)

@@ -15,7 +15,7 @@ from tracker.cli.base import (
     out,
     with_workspace,
 )
-from tracker.config.settings import find_workspace, load_settings
+from tracker.config.loading import find_workspace, load_settings
 from tracker.core.errors import StateError
 from tracker.services.workspace import Workspace, init_workspace
 from tracker.store import db

@@ -13,7 +13,7 @@ from tracker.cli.base import (
     with_workspace,
 )
 from tracker.cli.tables import status_table
-from tracker.directory.platforms import find_platform
+from tracker.directory.loading import find_platform
 from tracker.services.status import status_rows
 from tracker.services.workspace import Workspace
 from tracker.store import db

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,9 @@ from sqlmodel import Session, col, select
 
 from tracker import __version__
 from tracker.core import clock
+from tracker.core.deadlines import parse_rule
 from tracker.core.errors import NotFoundError, suggest
+from tracker.core.iso import iso_day, iso_utc
 from tracker.core.tags import parse_ref
 from tracker.evidence.archive import check_output, write_zip
 from tracker.evidence.entries import BundleContext, MessageEntry, RequestEvidence, Story
@@ -83,8 +85,8 @@ def _collect_request(ws: Workspace, session: Session, request: Request,
         request=request, case=session.get(Case, request.case_id),
         platform_name=platform.name if platform else request.platform_slug,
         messages=tuple(letters_and_replies), events=tuple(events),
-        rule=clock.parse_rule(request.deadline_rule,
-                              default=ws.settings.organisation.default_deadline),
+        rule=parse_rule(request.deadline_rule,
+                        default=ws.settings.organisation.default_deadline),
         wait=wait_for(ws, request, messages, as_of), row=build_row(ws, request, messages, as_of),
     )
 
@@ -134,19 +136,11 @@ def prepare_entry(ref: str, number: int, message: Message) -> MessageEntry:
                         problems=tuple(problems))
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).isoformat() if moment else None
-
-
-def _day(day: date | None) -> str | None:
-    return day.isoformat() if day else None
-
-
 def _message_record(ref: str, entry: MessageEntry) -> dict[str, Any]:
     m = entry.message
     record: dict[str, Any] = {
         "number": entry.number, "request": ref, "file": entry.path, "direction": m.direction,
-        "kind": m.kind, "status": m.status, "channel": m.channel, "date": _iso(m.sent_at),
+        "kind": m.kind, "status": m.status, "channel": m.channel, "date": iso_utc(m.sent_at),
         "from": m.from_addr, "to": m.to_addrs, "subject": m.subject,
         "message_id": m.message_id, "in_reply_to": m.in_reply_to, "references": m.references,
         "headers": entry.headers, "sha256": m.sha256 or None, "authenticity": m.authenticity,
@@ -180,22 +174,22 @@ def _request_record(story: Story) -> dict[str, Any]:
         "ref": req.ref, "platform": req.platform_slug, "platform_name": item.platform_name,
         "case": None if case is None else {
             "id": case.id, "title": case.title, "account": case.account,
-            "incident_on": _day(case.incident_on)},
+            "incident_on": iso_day(case.incident_on)},
         "template": req.template, "language": req.language, "recipient": req.recipient,
         "channel": req.channel, "state": req.state, "resolution": req.resolution,
         "delivery_failed": req.delivery_failed, "tickets": list(req.tickets),
         "status": item.row.to_dict(), "events": f"{req.ref}/events.json",
         "deadline": {
             "rule": rule.text, "description": rule.describe(), "citation": rule.citation,
-            "note": rule.note, "extensions": list(req.extensions), "due_on": _day(wait.due_on),
-            "very_overdue_on": _day(wait.very_overdue_on), "response_days": wait.response_days,
-            "explanation": wait.explanation, "answered_at": _iso(wait.answered_at),
+            "note": rule.note, "extensions": list(req.extensions), "due_on": iso_day(wait.due_on),
+            "very_overdue_on": iso_day(wait.very_overdue_on), "response_days": wait.response_days,
+            "explanation": wait.explanation, "answered_at": iso_utc(wait.answered_at),
             "answered_by": story.answer.number if story.answer else None},
     }
 
 
 def _events_record(events: Sequence[Event], numbers: Mapping[int, int]) -> list[dict[str, Any]]:
-    return [{"id": e.id, "at": _iso(e.at), "actor": e.actor, "kind": e.kind,
+    return [{"id": e.id, "at": iso_utc(e.at), "actor": e.actor, "kind": e.kind,
              "from_state": e.from_state, "to_state": e.to_state, "data": e.data,
              "message_db_id": e.message_id,
              "message": numbers.get(e.message_id) if e.message_id is not None else None}

@@ -7,6 +7,7 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from tracker.core import clock
+from tracker.core.deadlines import DeadlineRule
 from tracker.mail.attachments import Attachment
 from tracker.services.status import StatusRow
 from tracker.store.models import Case, Event, Message, Request
@@ -21,7 +22,7 @@ class RequestEvidence:
     platform_name: str
     messages: tuple[Message, ...]  # letters sent (or being sent) and replies, in time order
     events: tuple[Event, ...]
-    rule: clock.DeadlineRule
+    rule: DeadlineRule
     wait: clock.Wait
     row: StatusRow
 

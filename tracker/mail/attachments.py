@@ -1,7 +1,7 @@
 """Taking a message apart for the bundle: its attached files, their safe names, its key headers.
 
-Pure functions over bytes and parsed messages (``email`` compat32, as ``tracker.parsing`` uses);
-nothing here raises on odd mail except where a caller can keep the raw bytes instead.
+Pure functions over bytes and parsed messages (``email`` compat32, as ``tracker.mail.parsing``
+uses); nothing here raises on odd mail except where a caller can keep the raw bytes instead.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from email.header import decode_header
 from email.message import Message as MimePart
 
-from tracker.mail.parsing import decode_bytes
+from tracker.mail.decoding import decode_bytes
 
 NAME_BYTES = 150  # attachment names, in UTF-8 bytes: room for "NNN-" and "-2" under 255
 

@@ -7,7 +7,7 @@ weighed by strength. Strong markers (RFC 3834 ``Auto-Submitted``, the vendors' a
 headers, read receipts, delivery reports) decide that a machine wrote it. Weak ones (subject
 wording, ``Precedence: bulk``, ``X-Auto-Response-Suppress``, a no-reply sender, an
 acknowledgement's opening lines) only count together with what the platform's own text says
-(``tracker.wording``; quotes of our letter cut off). When they conflict, or only the subject
+(``tracker.mail.wording``; quotes of our letter cut off). When they conflict, or only the subject
 speaks, ``doubt`` says so in one line and a person decides: a human answer is never silently
 filed away as an acknowledgement.
 """
@@ -23,8 +23,9 @@ from typing import Literal
 from flufl.bounce import all_failures
 
 from tracker.core.tags import REF_RE
-from tracker.mail import wording
-from tracker.mail.parsing import ParsedMessage, decode_bytes
+from tracker.mail import prose, wording
+from tracker.mail.decoding import decode_bytes
+from tracker.mail.parsing import ParsedMessage
 
 __all__ = ["Classification", "Kind", "classify", "extract_ticket"]
 
@@ -220,14 +221,14 @@ _AUTO_HEADERS = ("X-Autoreply", "X-Autorespond", "X-Autoresponder", "X-AutoReply
                  "X-Mail-Autoreply")
 _NO_REPLY = re.compile(r"(^|[._+-])(no[-_.]?reply|do[-_.]?not[-_.]?reply)([._+-]|@)", re.I)
 _OPENING = 600  # characters of the platform's text where an acknowledgement says what it is
-_SUBJECT_ACK = wording.union(wording.SUBJECT_ACK_EN, wording.SUBJECT_ACK_ZH)
-_ACK = wording.union(wording.ACK_EN, wording.ACK_ZH)
-_ANSWER = wording.union(wording.ANSWER_EN, wording.ANSWER_ZH)
-_INFO = wording.union(wording.INFO_EN, wording.INFO_ZH)
-_EXTENSION = wording.union(wording.EXTENSION_EN, wording.EXTENSION_ZH)
-_HEDGED = wording.union(wording.HEDGES_EN, wording.HEDGES_ZH)
-_NOT_ASKING = (*_HEDGED, *wording.union(wording.NOT_ASKING_EN, wording.NOT_ASKING_ZH))
-_CLAIMS = wording.union(wording.PERIOD_EN, wording.PERIOD_ZH)  # is any period claimed at all?
+_SUBJECT_ACK = prose.union(wording.SUBJECT_ACK_EN, wording.SUBJECT_ACK_ZH)
+_ACK = prose.union(wording.ACK_EN, wording.ACK_ZH)
+_ANSWER = prose.union(wording.ANSWER_EN, wording.ANSWER_ZH)
+_INFO = prose.union(wording.INFO_EN, wording.INFO_ZH)
+_EXTENSION = prose.union(wording.EXTENSION_EN, wording.EXTENSION_ZH)
+_HEDGED = prose.union(wording.HEDGES_EN, wording.HEDGES_ZH)
+_NOT_ASKING = (*_HEDGED, *prose.union(wording.NOT_ASKING_EN, wording.NOT_ASKING_ZH))
+_CLAIMS = prose.union(wording.PERIOD_EN, wording.PERIOD_ZH)  # is any period claimed at all?
 _PERIODS = ((wording.PERIOD_EN, wording.PERIOD_CONTEXT_EN),
             (wording.PERIOD_ZH, wording.PERIOD_CONTEXT_ZH))
 
@@ -293,15 +294,15 @@ class _Reading:
 def _found(patterns: tuple[re.Pattern[str], ...], items: list[str], low: list[str],
            skip: tuple[re.Pattern[str], ...] = ()) -> str:
     """The words of the first of *items* (lowercased: *low*) that says what *patterns* mean."""
-    hit = wording.first_match(patterns, low, skip)
-    return wording.phrase(hit[1], items[hit[0]]) if hit else ""
+    hit = prose.first_match(patterns, low, skip)
+    return prose.phrase(hit[1], items[hit[0]]) if hit else ""
 
 
 def _extension(items: list[str], low: list[str]) -> tuple[str, str | None]:
     """The first extension notice among *items* and the first period one of them claims."""
     said, period = "", None
     whole = "\n".join(low)
-    if not any(wording.could_match(p, whole) and p.search(whole)
+    if not any(prose.could_match(p, whole) and p.search(whole)
                for p in (*_EXTENSION, *_CLAIMS)):
         return said, period  # the usual case, found in four searches
     for original, sentence in zip(items, low, strict=True):
@@ -313,7 +314,7 @@ def _extension(items: list[str], low: list[str]) -> tuple[str, str | None]:
         if claim and period is None:
             period = wording.period_rule(claim["n"], claim["u"])
         if (hit := claim or cue) and not said:
-            said = wording.phrase(hit, original)
+            said = prose.phrase(hit, original)
         if said and period:
             break
     return said, period
@@ -325,11 +326,11 @@ def _read(parsed: ParsedMessage) -> _Reading:
     subject_ack = ""
     if not _REPLY_PREFIX.match(subject):  # "Re: Automatic reply: ..." is a person answering
         match = next((m for p in _SUBJECT_ACK if (m := p.search(subject.lower()))), None)
-        subject_ack = wording.phrase(match, subject) if match else ""
-    own = wording.own_text(parsed.text)
-    items = wording.sentences(own)
+        subject_ack = prose.phrase(match, subject) if match else ""
+    own = prose.own_text(parsed.text)
+    items = prose.sentences(own)
     low = [s.lower() for s in items]  # the tables are written in lower case
-    opening = wording.sentences(own[:_OPENING])
+    opening = prose.sentences(own[:_OPENING])
     extension, period = _extension(items, low)
     return _Reading(
         subject_ack=subject_ack,
@@ -384,7 +385,7 @@ def classify(parsed: ParsedMessage) -> Classification:
     ticket = extract_ticket(parsed.headers.subject, parsed.text)
     strong, hints, said = _strong_markers(parsed), _header_hints(parsed), _read(parsed)
     kind, doubt = _weigh(strong[0] if strong else "", bool(hints), said)
-    doubt = wording.one_line(doubt)  # a header value in it may hold anything
+    doubt = prose.one_line(doubt)  # a header value in it may hold anything
     reasons = (*(strong or ["no automatic-reply or bounce marker"]), *hints, *said.reasons())
     return Classification(kind, reasons, ticket=ticket, doubt=doubt,
                           extension=said.period if kind == "extension" else None)

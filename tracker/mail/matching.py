@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from tracker.core.tags import ref_from_reply_address, refs_in_subject
-from tracker.mail.parsing import HeaderInfo
+from tracker.mail.header_info import HeaderInfo
 
 
 class Fact(NamedTuple):

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from tracker.core import clock
+from tracker.core.deadlines import parse_rule
 from tracker.report.rows import DraftLetter, RequestLine
 from tracker.services.records import RESPONSE_KINDS, as_utc, is_answer, utc_column, wait_from
 from tracker.services.reminders import discarded_follow_ups, plan_reminder
@@ -109,7 +110,7 @@ class Evaluator:
             name = ""
             platform = self.ws.platforms.get(platform_slug)
             if platform and platform.lead_authority:
-                from tracker.directory.platforms import load_authorities
+                from tracker.directory.authorities import load_authorities
 
                 found = load_authorities().get(platform.lead_authority)
                 name = found.name if found else platform.lead_authority
@@ -167,7 +168,7 @@ class Evaluator:
             information_requested_on=_day(row.information_requested_on),
             extension_notice_on=_day(row.extension_notice_on),
         )
-        rule = clock.parse_rule(request.deadline_rule, default=self.default_rule)
+        rule = parse_rule(request.deadline_rule, default=self.default_rule)
         deadline_days = due_in_days = None
         if wait.due_on is not None and wait.started_on is not None:  # waiting now
             deadline_days = (wait.due_on - wait.started_on).days

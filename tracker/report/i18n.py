@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from tracker.core import clock
+from tracker.core.deadlines import DeadlineRule
 
 LANGUAGES = ("en", "zh-Hans")
 
@@ -160,7 +161,7 @@ class Labels:
     def category(self, category: str) -> str:
         return self(f"cat_{category}")
 
-    def rule(self, rule: clock.DeadlineRule) -> str:
+    def rule(self, rule: DeadlineRule) -> str:
         """The deadline rule and its legal basis, like ``DeadlineRule.describe``."""
         if self.language == "en":
             text = rule.describe()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-from tracker.core import clock
+from tracker.core.deadlines import DeadlineRule
 from tracker.services.status import StatusRow
 
 
@@ -19,7 +19,7 @@ class RequestLine:
     """One request in the report: its `tracker status` row and what the report adds."""
 
     row: StatusRow
-    rule: clock.DeadlineRule
+    rule: DeadlineRule
     legal_basis: str  # the rule in words with its citation, e.g. "1 month, GDPR Art. 12(3)"
     citation: str  # "" when the organisation set the deadline itself
     deadline_days: int | None  # days from the start of the current wait to its due date

@@ -14,13 +14,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from tracker.core import clock
+from tracker.core.deadlines import parse_rule
 from tracker.core.errors import (
     InputError,
     NotFoundError,
     StateError,
 )
+from tracker.core.iso import iso_day
 from tracker.core.tags import format_ref
-from tracker.directory.platforms import find_platform
+from tracker.directory.loading import find_platform
 from tracker.letters.loading import LetterTemplate, get_template
 from tracker.mail.addresses import check_address
 from tracker.services.compose import render_message
@@ -99,7 +101,7 @@ def create_request(ws: Workspace, spec: NewRequest, now: datetime) -> Request:
         platform.default_recipient()
     recipient, channel = _recipient(contact, spec.to, spec.channel)
     deadline = spec.deadline or template.deadline or org.default_deadline
-    rule = clock.parse_rule(deadline, default=org.default_deadline)
+    rule = parse_rule(deadline, default=org.default_deadline)
     today = clock.local_date(now, ws.settings.tz)
     for attempt in range(MAX_REF_ATTEMPTS):
         try:
@@ -238,7 +240,7 @@ def record_reply(ws: Workspace, ref: str, on: datetime, kind: str, note: str, no
                           sha256=hashlib.sha256(raw).hexdigest() if raw else "", created_at=now,
                           admission="recorded-by-hand")
         if raw:  # an .eml says who wrote it; a scan says nothing here
-            from tracker.mail.parsing import parse_headers
+            from tracker.mail.header_info import parse_headers
 
             headers = parse_headers(raw)
             message.subject, message.from_addr = headers.subject, headers.from_addr
@@ -294,15 +296,15 @@ def extend_deadline(ws: Workspace, ref: str, rule_text: str | None, reason: str,
         if not rule_text:
             raise InputError("give the extension as RULE (2m, 14d, 10bd or statutory): "
                              "the notice does not say how long")
-        base = clock.parse_rule(request.deadline_rule,
-                                default=ws.settings.organisation.default_deadline)
+        base = parse_rule(request.deadline_rule,
+                          default=ws.settings.organisation.default_deadline)
         if rule_text.strip().lower() == "statutory":
             if base.extension is None:
                 raise InputError(f"rule {base.text} has no statutory extension; give one such "
                                  "as 2m, 14d or 10bd")
             text = "statutory"
         else:
-            text = clock.parse_rule(rule_text).text
+            text = parse_rule(rule_text).text
         before = request.due_on
         record: dict[str, Any] = {"rule": text, "granted_at": granted.isoformat(),
                                   "reason": reason}
@@ -319,8 +321,8 @@ def extend_deadline(ws: Workspace, ref: str, rule_text: str | None, reason: str,
                             "notice of an extension within the first month")
         record_event(session, request, "extended", ws.actor, at=now, rule=text, reason=reason,
                      notice=notice, late=bool(warnings),
-                     due_before=before.isoformat() if before else None,
-                     due_after=wait.due_on.isoformat() if wait.due_on else None)
+                     due_before=iso_day(before),
+                     due_after=iso_day(wait.due_on))
         return Extended(request, tuple(warnings))
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlmodel import Session
 
 from tracker.core import clock
+from tracker.core.deadlines import apply_rule, parse_rule
 from tracker.core.errors import (
     StateError,
 )
@@ -50,7 +51,7 @@ def _context(ws: Workspace, session: Session, request: Request, message: Message
     platform = ws.platforms.get(request.platform_slug)
     entity = platform.entity_for() if platform else None
     case = session.get(Case, request.case_id)
-    rule = clock.parse_rule(request.deadline_rule, default=org.default_deadline)
+    rule = parse_rule(request.deadline_rule, default=org.default_deadline)
     original: dict[str, Any] | None = None
     if template.kind == "follow-up":
         sent = sent_letters(messages)
@@ -72,7 +73,7 @@ def _context(ws: Workspace, session: Session, request: Request, message: Message
             "overdue_by_days": wait.overdue_by_days,
         }
     # An initial letter states its own deadline, counted from the day it is dated.
-    due_on = request.due_on if template.kind == "follow-up" else clock.apply_rule(
+    due_on = request.due_on if template.kind == "follow-up" else apply_rule(
         letter_date, rule, ws.calendar_for(request.platform_slug))
     return {
         "org": {"name": org.name, "signatory": org.signatory or org.name, "email": org.email,
@@ -140,7 +141,7 @@ def letter_authority(ws: Workspace, platform_slug: str, language: str) -> str:
     if platform is None or not platform.lead_authority \
             or "lead_authority" in platform.unverified_fields:
         return ""
-    from tracker.directory.platforms import load_authorities
+    from tracker.directory.authorities import load_authorities
 
     found = load_authorities().get(platform.lead_authority)
     if found is None:

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 
-from tracker.config.settings import load_settings
+from tracker.config.loading import load_settings
 from tracker.core.tags import reply_address
 from tracker.services import actions, records, sending
 from tracker.services.importer import import_path

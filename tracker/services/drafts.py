@@ -18,6 +18,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from tracker.core import clock
+from tracker.core.deadlines import parse_rule
 from tracker.core.errors import InputError, StateError
 from tracker.letters.loading import get_template
 from tracker.services.compose import render_message
@@ -198,11 +199,11 @@ def _retarget_request(ws: Workspace, request: Request, old_id: str, old_language
     old = ws.templates.get((old_id, old_language))
     if old is None:
         return
-    old_rule = clock.parse_rule(old.deadline or org.default_deadline,
-                                default=org.default_deadline).text
+    old_rule = parse_rule(old.deadline or org.default_deadline,
+                          default=org.default_deadline).text
     if request.deadline_rule == old_rule:
-        request.deadline_rule = clock.parse_rule(new_deadline or org.default_deadline,
-                                                 default=org.default_deadline).text
+        request.deadline_rule = parse_rule(new_deadline or org.default_deadline,
+                                           default=org.default_deadline).text
 
 
 def discard_draft(ws: Workspace, ref: str, reason: str, now: datetime) -> Message:

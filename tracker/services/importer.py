@@ -18,15 +18,9 @@ from pathlib import Path
 
 from tracker.core.errors import InputError
 from tracker.mail.authenticity import Trust
-from tracker.mail.parsing import parse_headers
-from tracker.services.inbound import (
-    Counts,
-    Incoming,
-    Source,
-    build_index,
-    mailbox_trust,
-    store_messages,
-)
+from tracker.mail.header_info import parse_headers
+from tracker.services.inbound import Counts, Incoming, Source, store_messages
+from tracker.services.reading import build_index, mailbox_trust
 from tracker.services.workspace import Workspace
 from tracker.store.db import transaction
 from tracker.store.models import utcnow

@@ -19,7 +19,8 @@ from sqlmodel import Session
 from tracker.core.errors import InputError, NotFoundError
 from tracker.core.inert import inert_line
 from tracker.mail.attachments import file_extension, is_mail, sanitise_filename
-from tracker.mail.parsing import ParsedMessage, header_text, parse_message
+from tracker.mail.decoding import header_text
+from tracker.mail.parsing import ParsedMessage, parse_message
 from tracker.store.models import Message, Request
 
 # The headers that say who wrote a message, to whom, and what it answers.

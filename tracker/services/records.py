@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from tracker.core import clock
+from tracker.core.deadlines import DeadlineRule, parse_rule
 from tracker.core.errors import (
     InputError,
     NotFoundError,
@@ -159,9 +160,9 @@ def sent_letters(messages: Sequence[M]) -> list[M]:
     return [m for m in messages if m.direction == "out" and m.status == "sent"]
 
 
-def parse_extension(record: dict[str, Any], base: clock.DeadlineRule) -> clock.Extension:
+def parse_extension(record: dict[str, Any], base: DeadlineRule) -> clock.Extension:
     rule = base.extension if record["rule"] == "statutory" and base.extension else \
-        clock.parse_rule(record["rule"])
+        parse_rule(record["rule"])
     return clock.Extension(rule=rule, granted_at=datetime.fromisoformat(record["granted_at"]),
                            reason=record.get("reason", ""))
 
@@ -187,8 +188,8 @@ def is_answer(message: MessageFacts) -> bool:
 def wait_from(ws: Workspace, request: RequestFacts, letters: Sequence[clock.Letter],
               replies: Sequence[clock.Reply], as_of: date) -> clock.Wait:
     """The clock of *request* from its letters as sent and its answers (see `wait_for`)."""
-    rule = clock.parse_rule(request.deadline_rule,
-                            default=ws.settings.organisation.default_deadline)
+    rule = parse_rule(request.deadline_rule,
+                      default=ws.settings.organisation.default_deadline)
     extensions = [parse_extension(e, rule) for e in request.extensions]
     return clock.compute_wait(letters, replies, rule, extensions, as_of, ws.settings.tz,
                               ws.calendar_for(request.platform_slug))

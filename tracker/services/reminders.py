@@ -18,6 +18,8 @@ from sqlmodel import col, select
 
 from tracker.config.settings import ReminderSettings
 from tracker.core import clock
+from tracker.core.business_days import BusinessCalendar
+from tracker.core.deadlines import apply_rule, parse_rule
 from tracker.core.errors import TrackerError
 from tracker.services.actions import draft_follow_up
 from tracker.services.drafts import Draft, list_drafts
@@ -53,7 +55,7 @@ class Plan:
 def plan_reminder(*, state: str, overdue: bool, delivery_failed: bool, has_draft: bool,
                   letters_on: list[date], templates_sent: list[str], started_on: date | None,
                   due_on: date | None, as_of: date, settings: ReminderSettings,
-                  authority: str = "", calendar: clock.BusinessCalendar | None = None,
+                  authority: str = "", calendar: BusinessCalendar | None = None,
                   discarded_on: Sequence[date] = (),
                   information_requested_on: date | None = None,
                   extension_notice_on: date | None = None) -> Plan:
@@ -85,16 +87,16 @@ def plan_reminder(*, state: str, overdue: bool, delivery_failed: bool, has_draft
                     f"the platform announced an extension on "
                     f"{clock.format_day(extension_notice_on)}: apply it with `tracker extend` "
                     "if it is lawful, else send a follow-up")
-    every = clock.parse_rule(settings.every)
-    calendar = calendar or clock.BusinessCalendar()
-    if clock.apply_rule(max(letters_on), every, calendar) > as_of:
+    every = parse_rule(settings.every)
+    calendar = calendar or BusinessCalendar()
+    if apply_rule(max(letters_on), every, calendar) > as_of:
         return Plan("wait", None, f"wait: last letter sent {clock.format_day(max(letters_on))}")
-    if discarded_on and clock.apply_rule(max(discarded_on), every, calendar) > as_of:
+    if discarded_on and apply_rule(max(discarded_on), every, calendar) > as_of:
         return Plan("wait", None, "wait: a follow-up drafted "
                     f"{clock.format_day(max(discarded_on))} was discarded")
-    escalate = clock.parse_rule(settings.escalate_after)
-    escalated = started_on is not None and clock.apply_rule(started_on, escalate,
-                                                            calendar) <= as_of
+    escalate = parse_rule(settings.escalate_after)
+    escalated = started_on is not None and apply_rule(started_on, escalate,
+                                                      calendar) <= as_of
     if escalated and "final-notice" in templates_sent:
         where = authority or "the lead supervisory authority"
         return Plan("complaint", None,
@@ -130,7 +132,7 @@ def plan_for(ws: Workspace, request: Request, messages: list[Message], as_of: da
     platform = ws.platforms.get(request.platform_slug)
     authority = ""
     if platform and platform.lead_authority:
-        from tracker.directory.platforms import load_authorities
+        from tracker.directory.authorities import load_authorities
 
         found = load_authorities().get(platform.lead_authority)
         authority = found.name if found else platform.lead_authority

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from tracker.core import clock
+from tracker.core.iso import iso_day
 from tracker.services.records import (
     RESPONSE_KINDS,
     MessageFacts,
@@ -101,10 +102,6 @@ class StatusRow:
         return dict(self.__dict__)
 
 
-def _iso(day: date | None) -> str | None:
-    return day.isoformat() if day else None
-
-
 def build_row(ws: Workspace, request: RequestFacts, messages: Sequence[LetterFacts],
               as_of: date) -> StatusRow:
     """The status of one request as of *as_of*."""
@@ -167,24 +164,24 @@ def row_from_wait(ws: Workspace, request: RequestFacts, messages: Sequence[Lette
         channel=request.channel,
         recipient=request.recipient,
         rule=request.deadline_rule,
-        sent_on=_iso(wait.sent_on),
-        due_on=_iso(wait.due_on),
+        sent_on=iso_day(wait.sent_on),
+        due_on=iso_day(wait.due_on),
         days_without_response=None if closed else wait.days_without_response,
         business_days_without_response=None if closed else wait.business_days_without_response,
         overdue=wait.overdue and not closed,
         very_overdue=wait.very_overdue and not closed,
         overdue_by_days=0 if closed else wait.overdue_by_days,
-        last_reply_on=_iso(wait.last_reply_on),
+        last_reply_on=iso_day(wait.last_reply_on),
         resolution=request.resolution,
         delivery_failed=request.delivery_failed,
         suspicious_replies=sum(1 for m in messages if m.authenticity == "suspicious"
                                and m.direction == "in" and m.triage == "pending"),
         explanation=wait.explanation,
         pending_draft=pending,
-        acknowledged_on=None if closed else _iso(acknowledged_on(ws, messages, wait)),
-        information_requested_on=None if closed else _iso(max(
+        acknowledged_on=None if closed else iso_day(acknowledged_on(ws, messages, wait)),
+        information_requested_on=None if closed else iso_day(max(
             _response_days(ws, messages, wait, ("information_request",)), default=None)),
-        extension_notice_on=None if closed else _iso(
+        extension_notice_on=None if closed else iso_day(
             extension_notice_on(ws, request, messages, wait)),
     )
 

@@ -27,17 +27,12 @@ from sqlmodel import Session, select
 
 from tracker.mail.authenticity import Trust
 from tracker.mail.classify import extract_ticket
+from tracker.mail.header_info import parse_headers
 from tracker.mail.matching import Fact, MatchIndex, is_own_letter, match_message
-from tracker.mail.parsing import ScreenFields, parse_headers, screen_fields
+from tracker.mail.screen import ScreenFields, screen_fields
 from tracker.net.imap import FetchedMessage, FolderInfo, Mailbox, imap_credentials
-from tracker.services.inbound import (
-    Counts,
-    Incoming,
-    Source,
-    build_index,
-    mailbox_trust,
-    store_messages,
-)
+from tracker.services.inbound import Counts, Incoming, Source, store_messages
+from tracker.services.reading import build_index, mailbox_trust
 from tracker.services.workspace import Workspace
 from tracker.store.db import transaction
 from tracker.store.models import FolderState, utcnow

@@ -15,10 +15,12 @@ from typing import Any
 import tomli_w
 from sqlalchemy.engine import Engine
 
-from tracker.config.settings import CONFIG_NAME, SECTIONS, Settings, parse_settings
-from tracker.core.clock import BusinessCalendar
+from tracker.config.loading import parse_settings
+from tracker.config.settings import CONFIG_NAME, SECTIONS, Settings
+from tracker.core.business_days import BusinessCalendar
 from tracker.core.errors import ConfigError
-from tracker.directory.platforms import Platform, load_directory
+from tracker.directory.loading import load_directory
+from tracker.directory.model import Platform
 from tracker.letters.loading import LetterTemplate, load_templates
 from tracker.store import db
 
