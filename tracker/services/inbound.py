@@ -33,8 +33,8 @@ from tracker.mail.matching import (
     match_message,
 )
 from tracker.mail.parsing import ParsedMessage, parse_message
+from tracker.services.facts import MessageFacts
 from tracker.services.records import (
-    MessageFacts,
     bounced_recipient,
     get_request,
     messages_facts,
