@@ -10,17 +10,18 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import tomli_w
 from sqlalchemy.engine import Engine
 
 from tracker.config.settings import CONFIG_NAME, SECTIONS, Settings, parse_settings
 from tracker.core.clock import BusinessCalendar
 from tracker.core.errors import ConfigError
 from tracker.directory.platforms import Platform, load_directory
-from tracker.letters.templates import LetterTemplate, load_templates
 from tracker.store import db
+
+if TYPE_CHECKING:
+    from tracker.letters.templates import LetterTemplate
 
 TAG_KEY_NAME = "tag.key"
 
@@ -66,6 +67,8 @@ def init_workspace(path: Path, values: Mapping[str, Mapping[str, Any]],
             f"to {CONFIG_NAME}; give the URL without it and set the whole URL in "
             "TRACKER_DATABASE_URL, or keep the password in ~/.pgpass"
         )
+    import tomli_w
+
     body = {s: {k: v for k, v in keys.items() if v not in (None, "")}
             for s, keys in values.items()}
     text = ("# tracker workspace settings. Secrets never go here: use password_env or\n"
@@ -166,6 +169,9 @@ class Workspace:
 
     @cached_property
     def templates(self) -> dict[tuple[str, str], LetterTemplate]:
+        # Imported here: most commands never read a template (`tracker status` stays fast).
+        from tracker.letters.templates import load_templates
+
         return load_templates([self.settings.templates_dir])
 
     @cached_property
