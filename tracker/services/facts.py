@@ -148,8 +148,8 @@ class Facts(Generic[M]):
     days) is worked out when first asked for, so that a caller pays only for what it reads.
     """
 
-    __slots__ = ("_letters_sent", "_responded", "_row", "_rule", "_wait", "answers", "as_of",
-                 "discarded", "drafts", "has_letter", "letters", "request", "responses",
+    __slots__ = ("_letters_sent", "_responses_seen", "_row", "_rule", "_wait", "answers",
+                 "as_of", "discarded", "drafts", "has_letter", "letters", "request", "responses",
                  "sent", "subject", "suspicious", "ws")
 
     def __init__(self, ws: Workspace, request: RequestFacts, as_of: date) -> None:
@@ -170,7 +170,7 @@ class Facts(Generic[M]):
         self._wait: clock.Wait | None = None
         self._row: StatusRow | None = None
         self._letters_sent: list[tuple[datetime, date, str]] | None = None
-        self._responded: list[tuple[str, date]] | None = None
+        self._responses_seen: tuple[date | None, date | None, date | None] | None = None
 
     @property
     def rule(self) -> clock.DeadlineRule:
@@ -207,21 +207,27 @@ class Facts(Generic[M]):
             self._letters_sent = found
         return self._letters_sent
 
-    def _responses_in_wait(self) -> list[tuple[str, date]]:
-        """The responses that are no answer since the unanswered wait began, by local day."""
-        if self._responded is None:
-            wait, found = self.wait, []
+    def _responded(self) -> tuple[date | None, date | None, date | None]:
+        """Of the responses that are no answer, since the unanswered wait began (local days):
+        the first of any kind, the last request for information, the last extension notice."""
+        if self._responses_seen is None:
+            first = information = notice = None
+            wait = self.wait
             if not wait.answered and wait.started_on is not None:
-                tz, started_on = self.ws.settings.tz, wait.started_on
+                tz, started_on, local_date = self.ws.settings.tz, wait.started_on, clock.local_date
                 for kind, moment in self.responses:
-                    day = clock.local_date(moment, tz)
-                    if day >= started_on:
-                        found.append((kind, day))
-            self._responded = found
-        return self._responded
-
-    def _response_days(self, kinds: Sequence[str]) -> list[date]:
-        return sorted(day for kind, day in self._responses_in_wait() if kind in kinds)
+                    day = local_date(moment, tz)
+                    if day < started_on:
+                        continue
+                    if first is None or day < first:
+                        first = day
+                    if kind == "information_request" and (information is None
+                                                           or day > information):
+                        information = day
+                    elif kind == "extension" and (notice is None or day > notice):
+                        notice = day
+            self._responses_seen = (first, information, notice)
+        return self._responses_seen
 
     @property
     def acknowledged_on(self) -> date | None:
@@ -230,23 +236,23 @@ class Facts(Generic[M]):
         Acknowledgements that count, from the day the current wait began: the same as make the
         request "acknowledged" (`state`); a follow-up does not undo them.
         """
-        return min(self._response_days(RESPONSE_KINDS), default=None)
+        return self._responded()[0]
 
     @property
     def information_requested_on(self) -> date | None:
         """The last day of this wait the platform asked us for something (identity, details)."""
-        return max(self._response_days(("information_request",)), default=None)
+        return self._responded()[1]
 
     @property
     def extension_notice_on(self) -> date | None:
         """The day of the latest extension notice of this wait that no extension followed."""
-        notices = self._response_days(("extension",))
-        if not notices:
+        notice = self._responded()[2]
+        if notice is None:
             return None
         tz = self.ws.settings.tz
         granted = [clock.local_date(datetime.fromisoformat(e["granted_at"]), tz)
                    for e in self.request.extensions]
-        return None if any(day >= notices[-1] for day in granted) else notices[-1]
+        return None if any(day >= notice for day in granted) else notice
 
     @property
     def state(self) -> State:
@@ -255,7 +261,7 @@ class Facts(Generic[M]):
             return State.DRAFT
         if self.wait.answered:
             return State.ANSWERED
-        return State.ACKNOWLEDGED if self._responses_in_wait() else State.AWAITING
+        return State.ACKNOWLEDGED if self.acknowledged_on is not None else State.AWAITING
 
     @property
     def first_reply_days(self) -> int | None:
@@ -339,7 +345,7 @@ def derive(ws: Workspace, request: RequestFacts, messages: Sequence[M],
         elif direction == "in":
             if m.authenticity == "suspicious" and m.triage == "pending":
                 facts.suspicious += 1
-            if m.sent_at is not None and m.triage in ("", "linked"):  # counts_for_clock
+            if m.sent_at is not None and counts_for_clock(m):
                 kind = m.kind
                 if kind == "reply":
                     if m.status == "received":
