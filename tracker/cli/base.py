@@ -3,6 +3,10 @@
 Output goes through `out` (a rich console that makes every printed character inert, see
 tracker.inert), `echo` (plain lines, inert) or `emit_json` (JSON with terminal controls escaped):
 whatever a command prints may come from a hostile message.
+
+Nothing here imports the database layer, the templates or the holiday calendars at start:
+`tracker --help` and `--version` load only click and rich (tests/test_startup.py), and a
+command imports what it needs when it runs (its module, see ``COMMAND_MODULES``).
 """
 
 from __future__ import annotations
@@ -13,18 +17,17 @@ import os
 import sys
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
 from tracker import __version__
-from tracker.config.loading import find_workspace, load_settings
-from tracker.core.clock import check_day
 from tracker.core.errors import DatabaseError, InputError, TrackerError
 from tracker.core.inert import inert_json, inert_line, inert_text
 from tracker.report.console import inert_console
-from tracker.services.workspace import Workspace
+
+if TYPE_CHECKING:
+    from tracker.services.workspace import Workspace
 
 # Piped output (reports pasted into mail, logs) gets a usable width instead of rich's 80.
 out = inert_console(highlight=False,
@@ -50,12 +53,21 @@ class TrackerGroup(click.Group):
             return super().invoke(ctx)
         except TrackerError as exc:
             fail(str(exc), exc.exit_code)
-        except SQLAlchemyError as exc:
+        except Exception as exc:
+            if not _is_database_error(exc):
+                raise
             text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
             fail(f"database error: {text[0] if text else type(exc).__name__}",
                  DatabaseError.exit_code)
         except KeyboardInterrupt:
             fail("interrupted", 130)
+
+
+def _is_database_error(exc: Exception) -> bool:
+    """Is *exc* SQLAlchemy's? Asked without importing it: if nothing loaded SQLAlchemy, no
+    command used the database, and the error is something else."""
+    module = sys.modules.get("sqlalchemy.exc")
+    return module is not None and isinstance(exc, module.SQLAlchemyError)
 
 
 # Which module defines each command: a command's module (and the library parts it needs) is
@@ -76,6 +88,52 @@ COMMAND_MODULES = {
     "evidence": "evidence",
 }
 
+# Each command's help summary (the first paragraph of its docstring), so that `tracker --help`
+# lists the commands without importing them. tests/test_startup.py checks it against them.
+COMMAND_SUMMARIES = {
+    "case": "Cases: the incidents behind requests.",
+    "close": "Close a request with a resolution.",
+    "db": "Database schema migrations and a consistency check.",
+    "demo": "Build a throw-away workspace with a sample case, and show its status.",
+    "dismiss": "Set inbox MESSAGE aside: it stays stored but never counts.",
+    "draft": "Letters waiting to be sent: review and approve, redraft or discard them.",
+    "evidence": "Evidence bundles: requests as a zip of their exact mail with a SHA-256 "
+                "manifest.",
+    "export": "Every request, closed ones too, with states and dates (CSV or JSON).",
+    "extend": "Extend the deadline by RULE (2m, 14d, 10bd, or `statutory`), or by what the "
+              "platform's extension notice (--notice ID) says.",
+    "follow-up": "Draft a follow-up letter on a request, threaded to the first one.",
+    "import": "Import past mail from an mbox file, a Maildir or .eml files (idempotent).",
+    "inbox": "Messages waiting for a person, each with why: unmatched, probable matches, "
+             "senders that are not the platform's, unproven or suspicious replies, kinds in "
+             "doubt.",
+    "init": "Create a workspace in DIRECTORY: tracker.toml, a private database and folders for "
+            "your own templates and platforms.",
+    "inspect": "Show how tracker sees an .eml file, without storing anything.",
+    "letter": "Print the request's letter: the draft, or the last one sent (eml: the exact "
+              "bytes).",
+    "link": "Confirm that inbox MESSAGE belongs to request REF (and counts for it).",
+    "mark-sent": "Record that the letter went by web form, post, fax or another mail client.",
+    "message": "Stored messages: read one safely, or take its exact bytes.",
+    "platform": "The platform directory: who to write to, and how.",
+    "record-reply": "Record a reply that came by post, portal or phone (not through the "
+                    "mailbox).",
+    "remind": "Draft follow-ups for overdue requests (safe to run daily: never twice per "
+              "window).",
+    "reopen": "Reopen a closed request.",
+    "report": "Reports for staff: the weekly overdue report.",
+    "request": "Create and inspect requests.",
+    "run-scheduled": "Run the jobs whose time has come (weekly report, daily reminders); for "
+                     "cron.",
+    "send": "Send the request's pending letter by SMTP.",
+    "stats": "Per platform: requests, answered share, median days to the first reply, longest "
+             "silence; over all time and per year of the first letter.",
+    "status": "One row per open request: days without response, deadline, overdue.",
+    "sync": "Read new mail once (IMAP, read-only) and match it to requests.",
+    "template": "Letter templates (shipped, and your workspace's templates/ folder).",
+    "watch": "Watch the mailbox (IMAP IDLE) and keep requests up to date until stopped.",
+}
+
 
 class MainGroup(TrackerGroup):
     """The top-level group: loads each command's module on first use."""
@@ -88,6 +146,19 @@ class MainGroup(TrackerGroup):
             importlib.import_module(f"tracker.cli.{COMMAND_MODULES[cmd_name]}")
         return super().get_command(ctx, cmd_name)
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The list of commands, as click lays it out, without importing them: a command not
+        loaded yet is shown by a stand-in with its summary (`COMMAND_SUMMARIES`)."""
+        commands = [(name, self.commands.get(name)
+                     or click.Command(name, help=COMMAND_SUMMARIES[name]))
+                    for name in self.list_commands(ctx)]
+        commands = [(name, command) for name, command in commands if not command.hidden]
+        if commands:
+            limit = formatter.width - 6 - max(len(name) for name, _ in commands)
+            with formatter.section("Commands"):
+                formatter.write_dl([(name, command.get_short_help_str(limit))
+                                    for name, command in commands])
+
 
 def emit_json(data: Any) -> None:
     """Print *data* as JSON, exact, with what a terminal would obey written as escapes."""
@@ -96,6 +167,8 @@ def emit_json(data: Any) -> None:
 
 def now_for(ws: Workspace) -> datetime:
     """The current moment; ``TRACKER_TODAY`` fixes the date (the time of day stays real)."""
+    from tracker.core.clock import check_day
+
     tz = ws.settings.tz
     real = datetime.now(tz)
     fixed = ws.env.get("TRACKER_TODAY")
@@ -112,6 +185,8 @@ def parse_day(text: str | None, option: str) -> date | None:
     """The day given to *option* (YYYY-MM-DD), or None when it was not given."""
     if text is None:
         return None
+    from tracker.core.clock import check_day
+
     try:
         day = date.fromisoformat(text)
     except ValueError:
@@ -135,6 +210,9 @@ def with_workspace(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(ctx: click.Context, *args: Any, **kwargs: Any) -> Any:
         root = ctx.find_root()
         explicit = root.params.get("workspace")
+        from tracker.config.loading import find_workspace, load_settings
+        from tracker.services.workspace import Workspace
+
         path = find_workspace(explicit)
         ws = Workspace(load_settings(path), actor=os.environ.get("TRACKER_ACTOR") or _user())
         if ws.read_only:

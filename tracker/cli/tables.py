@@ -8,7 +8,7 @@ from rich.table import Table
 
 from tracker.core import clock
 from tracker.report.console import cell
-from tracker.services.status import StatusRow
+from tracker.services.facts import StatusRow
 
 
 def status_table(rows: list[StatusRow], day: date) -> Table:

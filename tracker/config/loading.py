@@ -183,9 +183,9 @@ def validate_settings(settings: Settings) -> None:
             "(use an IANA name such as Europe/Berlin or Asia/Taipei)"
         ) from None
     if org.country:
-        import holidays
+        from tracker.core.countries import has_holiday_calendar
 
-        if org.country.upper() not in holidays.list_supported_countries():
+        if not has_holiday_calendar(org.country.upper()):
             raise ConfigError(
                 f"[organisation] country {org.country!r} has no public-holiday calendar; "
                 "use an ISO 3166 code such as DE, GB, US or TW"

@@ -143,9 +143,9 @@ def parse_platform(path: Path, data: Mapping[str, Any], origin: str) -> Platform
 def _country(table: Table) -> str:
     country = table.text("country").upper()
     if country:
-        import holidays  # imported only when needed: it is slow to load
+        from tracker.core.countries import has_holiday_calendar
 
-        if country not in holidays.list_supported_countries():
+        if not has_holiday_calendar(country):
             raise table.error(
                 "country", f"{country!r} has no public-holiday calendar (use e.g. DE, IE, US)"
             )

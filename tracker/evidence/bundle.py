@@ -18,7 +18,6 @@ from sqlmodel import Session, col, select
 
 from tracker import __version__
 from tracker.core import clock
-from tracker.core.deadlines import parse_rule
 from tracker.core.errors import NotFoundError, suggest
 from tracker.core.iso import iso_day, iso_utc
 from tracker.core.tags import parse_ref
@@ -44,8 +43,8 @@ from tracker.mail.attachments import (
     unique_names,
 )
 from tracker.mail.parsing import parse_message
-from tracker.services.records import get_request, is_answer, request_messages, wait_for
-from tracker.services.status import build_row
+from tracker.services.facts import derive, is_answer
+from tracker.services.records import get_request, request_messages
 from tracker.services.workspace import Workspace
 from tracker.store.db import transaction
 from tracker.store.models import Case, Event, Message, Platform, Request
@@ -81,13 +80,12 @@ def _collect_request(ws: Workspace, session: Session, request: Request,
     events = session.exec(select(Event).where(Event.request_id == request.id)
                           .order_by(col(Event.at), col(Event.id))).all()
     platform = session.get(Platform, request.platform_slug)
+    facts = derive(ws, request, messages, as_of)
     return RequestEvidence(
         request=request, case=session.get(Case, request.case_id),
         platform_name=platform.name if platform else request.platform_slug,
         messages=tuple(letters_and_replies), events=tuple(events),
-        rule=parse_rule(request.deadline_rule,
-                        default=ws.settings.organisation.default_deadline),
-        wait=wait_for(ws, request, messages, as_of), row=build_row(ws, request, messages, as_of),
+        rule=facts.rule, wait=facts.wait, row=facts.row,
     )
 
 

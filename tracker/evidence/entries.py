@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from tracker.core import clock
 from tracker.core.deadlines import DeadlineRule
 from tracker.mail.attachments import Attachment
-from tracker.services.status import StatusRow
+from tracker.services.facts import StatusRow
 from tracker.store.models import Case, Event, Message, Request
 
 

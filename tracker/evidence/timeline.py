@@ -19,7 +19,7 @@ from tracker.evidence.entries import BundleContext, MessageEntry, RequestEvidenc
 from tracker.evidence.format import MANIFEST, MANIFEST_SUM
 from tracker.mail.admission import RULES
 from tracker.pages import render_page
-from tracker.services.records import counts_for_clock
+from tracker.services.facts import counts_for_clock
 from tracker.store.models import Event, Message
 
 TEXT_CHARS = 20_000  # message text shown in the timeline; the full message is in its file

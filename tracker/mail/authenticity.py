@@ -25,12 +25,15 @@ from typing import Any, Literal
 
 import authres
 
+from tracker.core.errors import ConfigError
 from tracker.mail.trust import Trust, find_trusted, normalised
 
 __all__ = ["Authenticity", "DnsFunc", "Trust", "Verdict", "judge"]
 
 Authenticity = Literal["verified", "suspicious", "unverified"]
 DnsFunc = Callable[[bytes], bytes | None]
+# dkimpy is an extra (most organisations trust their border's results): what to install.
+DKIM_EXTRA = "pip install 'tracker[dkim]'"
 
 @dataclass(frozen=True)
 class Verdict:
@@ -176,8 +179,13 @@ def _own_dkim(raw: bytes, from_domain: str, dnsfunc: DnsFunc | None) -> tuple[st
     "fail" only when a signature of the From domain's own (aligned) signer is broken: a third
     party's broken signature (a mailing list, a bulk sender) says nothing about the From.
     """
-    import dkim  # only when [imap] dkim_verify is on: it brings dnspython and asyncio
-    import dkim.dnsplug
+    try:  # only when [imap] dkim_verify is on: it brings dnspython and asyncio
+        import dkim
+        import dkim.dnsplug
+    except ImportError:
+        raise ConfigError(
+            "[imap] dkim_verify is on, and checking DKIM signatures needs dkimpy, which is not "
+            f"installed: {DKIM_EXTRA} (or turn dkim_verify off)") from None
 
     fetched: list[bool] = []
 

@@ -11,13 +11,32 @@
     formats    render(report, "terminal" | "markdown" | "html" | "csv" | "json" | "text")
     mail       the report as a multipart/alternative email (email_weekly_report)
     export     every request with its state and dates (export_requests)
+    console    the terminal's console, made safe for text from mail (used by every command)
+
+The names below are imported when first used: every command imports `report.console`, and
+that must not load the report and the database layer under it (`tracker --help` stays fast).
 """
 
-from tracker.report.export import EXPORT_FIELDS, export_requests
-from tracker.report.formats import FORMATS, render
-from tracker.report.mail import email_weekly_report
-from tracker.report.model import WeeklyReport, build_weekly_report
-from tracker.report.stats import PlatformReport, PlatformStats, platform_stats
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tracker.report.export import EXPORT_FIELDS, export_requests
+    from tracker.report.formats import FORMATS, render
+    from tracker.report.mail import email_weekly_report
+    from tracker.report.model import WeeklyReport, build_weekly_report
+    from tracker.report.stats import PlatformReport, PlatformStats, platform_stats
+
+# Where each public name lives.
+_MODULES = {
+    "EXPORT_FIELDS": "export", "export_requests": "export",
+    "FORMATS": "formats", "render": "formats",
+    "email_weekly_report": "mail",
+    "WeeklyReport": "model", "build_weekly_report": "model",
+    "PlatformReport": "stats", "PlatformStats": "stats", "platform_stats": "stats",
+}
 
 __all__ = [
     "EXPORT_FIELDS",
@@ -31,3 +50,13 @@ __all__ = [
     "platform_stats",
     "render",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the module of a public name on first use (PEP 562)."""
+    module = _MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

@@ -2,10 +2,10 @@
 
 Two light queries feed the report and the statistics: the requests' columns, and the columns of
 the messages that matter (letters, drafts, answers, suspicious mail and, for the report, the
-week's inbound mail; never the raw bytes). Each request then goes through the same clock
-(`tracker.services.records.wait_from`), status row (`tracker.services.status.row_from_wait`)
-and reminder plan (`tracker.services.reminders.plan_reminder`) as the rest of tracker, so the
-report never disagrees with `tracker status` or `tracker remind`.
+week's inbound mail; never the raw bytes). Each request then goes through the same derivation
+(`tracker.services.facts.derive`: its clock and status row) and reminder plan
+(`tracker.services.reminders.plan_from_facts`) as the rest of tracker, so the report never
+disagrees with `tracker status` or `tracker remind`.
 """
 
 from __future__ import annotations
@@ -19,24 +19,17 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
-from tracker.core import clock
-from tracker.core.deadlines import parse_rule
 from tracker.report.rows import DraftLetter, RequestLine
-from tracker.services.records import RESPONSE_KINDS, as_utc, is_answer, utc_column, wait_from
-from tracker.services.reminders import discarded_follow_ups, plan_reminder
-from tracker.services.status import (
-    RequestColumns,
-    driver_rows,
-    load_requests,
-    row_from_wait,
-    select_requests,
-)
+from tracker.services.facts import RESPONSE_KINDS, derive
+from tracker.services.records import as_utc, utc_column
+from tracker.services.reminders import lead_authority, plan_from_facts
+from tracker.services.status import RequestColumns, driver_rows, load_requests, select_requests
 from tracker.services.workspace import Workspace
 from tracker.store.models import Message, State
 
 
 class Mail(NamedTuple):
-    """The columns of a message the report reads (fits tracker.services.records.MessageFacts)."""
+    """The columns of a message the report reads (fits tracker.services.facts.MessageFacts)."""
 
     id: int
     request_id: int | None
@@ -100,79 +93,30 @@ class Evaluator:
     def __init__(self, ws: Workspace, as_of: date) -> None:
         self.ws = ws
         self.as_of = as_of
-        self.tz = ws.settings.tz
-        self.default_rule = ws.settings.organisation.default_deadline
         self._authorities: dict[str, str] = {}
 
     def authority(self, platform_slug: str) -> str:
-        """The name of the platform's lead supervisory authority, as `plan_for` finds it."""
+        """The name of the platform's lead supervisory authority (`lead_authority`), kept."""
         if platform_slug not in self._authorities:
-            name = ""
-            platform = self.ws.platforms.get(platform_slug)
-            if platform and platform.lead_authority:
-                from tracker.directory.authorities import load_authorities
-
-                found = load_authorities().get(platform.lead_authority)
-                name = found.name if found else platform.lead_authority
-            self._authorities[platform_slug] = name
+            self._authorities[platform_slug] = lead_authority(self.ws, platform_slug)
         return self._authorities[platform_slug]
 
     def evaluate(self, request: RequestColumns, mails: Sequence[Mail]) -> Evaluated:
-        as_of, tz = self.as_of, self.tz
-        # One pass: letters as sent (for the clock, and those sent by the report day with
-        # their dates and templates), answers, drafts.
-        letters: list[clock.Letter] = []
-        sent: list[tuple[datetime, date, str]] = []
-        answers: list[clock.Reply] = []
-        drafts: list[DraftLetter] = []
-        letter, local_date = clock.Letter, clock.local_date
-        for m in mails:
-            if m.direction == "out":
-                if m.status == "sent":
-                    if m.sent_at is not None:
-                        letters.append(letter(m.sent_at))
-                        day = local_date(m.sent_at, tz)
-                        if day <= as_of:
-                            sent.append((m.sent_at, day, m.template))
-                elif m.status in ("draft", "sending"):
-                    drafts.append(DraftLetter(request.ref, request.platform_slug,
-                                              m.template or m.kind, m.kind, m.status))
-            elif m.sent_at is not None and is_answer(m):
-                answers.append(clock.Reply(m.sent_at, True))
-        sent.sort()
+        facts = derive(self.ws, request, mails, self.as_of)
+        sent = facts.letters_sent
         first_sent = sent[0][1] if sent else None
-        reply_days = None
-        if sent:
-            # The first substantive reply after the first letter, as a person would count it.
-            later = [r.received_at for r in answers if r.received_at > sent[0][0]]
-            if later:
-                answered_on = clock.local_date(min(later), tz)
-                if answered_on <= as_of:
-                    reply_days = (answered_on - sent[0][1]).days
         if request.state == State.CLOSED:
-            outcome = Outcome(request.platform_slug, first_sent, reply_days, False, False,
-                              None, request.ref)
+            outcome = Outcome(request.platform_slug, first_sent, facts.first_reply_days, False,
+                              False, None, request.ref)
             return Evaluated(request, outcome)
 
-        wait = wait_from(self.ws, request, letters, answers, as_of)
-        row = row_from_wait(self.ws, request, mails, wait)
+        wait, row, rule = facts.wait, facts.row, facts.rule
         authority = self.authority(request.platform_slug)
-        plan = plan_reminder(
-            state=request.state, overdue=wait.overdue, delivery_failed=request.delivery_failed,
-            has_draft=bool(drafts), letters_on=[day for _, day, _ in sent],
-            templates_sent=[template for _, _, template in sent],
-            started_on=wait.started_on, due_on=wait.due_on, as_of=as_of,
-            settings=self.ws.settings.reminders, authority=authority,
-            calendar=self.ws.calendar_for(request.platform_slug),
-            discarded_on=discarded_follow_ups(mails, tz, as_of),
-            information_requested_on=_day(row.information_requested_on),
-            extension_notice_on=_day(row.extension_notice_on),
-        )
-        rule = parse_rule(request.deadline_rule, default=self.default_rule)
+        plan = plan_from_facts(self.ws, facts, authority)
         deadline_days = due_in_days = None
         if wait.due_on is not None and wait.started_on is not None:  # waiting now
             deadline_days = (wait.due_on - wait.started_on).days
-            due_in_days = (wait.due_on - as_of).days
+            due_in_days = (wait.due_on - self.as_of).days
         line = RequestLine(
             row=row, rule=rule, legal_basis=rule.describe(), citation=rule.citation,
             deadline_days=deadline_days, due_in_days=due_in_days,
@@ -181,8 +125,10 @@ class Evaluator:
             next_action=plan.text, next_action_code=plan.action, next_letter=plan.template,
             authority=authority,
         )
-        outcome = Outcome(request.platform_slug, first_sent, reply_days, True, row.overdue,
-                          row.days_without_response, request.ref)
+        drafts = [DraftLetter(request.ref, request.platform_slug, m.template or m.kind, m.kind,
+                              m.status) for m in facts.drafts]
+        outcome = Outcome(request.platform_slug, first_sent, facts.first_reply_days, True,
+                          row.overdue, row.days_without_response, request.ref)
         return Evaluated(request, outcome, line, drafts)
 
 
@@ -210,7 +156,3 @@ def evaluate_all(ws: Workspace, session: Session, as_of: date, since: datetime |
     by_request, inbound = group_mail(load_mail(session, since))
     evaluator = Evaluator(ws, as_of)
     return [evaluator.evaluate(r, by_request.get(r.id, [])) for r in requests], inbound
-
-
-def _day(text: str | None) -> date | None:
-    return date.fromisoformat(text) if text else None

@@ -9,8 +9,9 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from tracker.core import clock
+from tracker.services.facts import StatusRow
 from tracker.services.records import as_utc, utc_column
-from tracker.services.status import StatusRow, status_rows
+from tracker.services.status import status_rows
 from tracker.services.workspace import Workspace
 from tracker.store.models import Case, Request
 

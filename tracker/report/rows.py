@@ -6,7 +6,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from tracker.core.deadlines import DeadlineRule
-from tracker.services.status import StatusRow
+from tracker.services.facts import StatusRow
 
 
 def shallow(obj: Any) -> dict[str, Any]:

@@ -26,8 +26,8 @@ from tracker.directory.loading import find_platform
 from tracker.letters.loading import LetterTemplate, get_template
 from tracker.mail.addresses import check_address
 from tracker.services.compose import render_message
+from tracker.services.facts import derive
 from tracker.services.records import (
-    derived_state,
     get_request,
     pending_letter,
     refresh_due,
@@ -347,8 +347,10 @@ def reopen_request(ws: Workspace, ref: str, now: datetime) -> Request:
         request = get_request(session, ref)
         if request.state != State.CLOSED:
             raise StateError(f"{request.ref} is {request.state}, not closed")
-        wait = refresh_due(ws, session, request, clock.local_date(now, ws.settings.tz))
-        state = derived_state(ws, request_messages(session, request), wait)
+        facts = derive(ws, request, request_messages(session, request),
+                       clock.local_date(now, ws.settings.tz))
+        request.due_on = facts.wait.due_on
+        state = facts.state
         previous = request.resolution
         request.resolution = None
         record_event(session, request, "reopened", ws.actor, to_state=state, at=now,

@@ -24,13 +24,8 @@ from tracker.letters.rendering import (
     render_letter,
 )
 from tracker.mail.outbound import Outgoing, build_email, new_message_id
-from tracker.services.records import (
-    counts_for_clock,
-    pending_letter,
-    request_messages,
-    sent_letters,
-    wait_for,
-)
+from tracker.services.facts import counts_for_clock, derive
+from tracker.services.records import pending_letter, request_messages, sent_letters
 from tracker.services.workspace import Workspace
 from tracker.store.models import Case, Channel, Message, Request
 
@@ -57,7 +52,8 @@ def _context(ws: Workspace, session: Session, request: Request, message: Message
         sent = sent_letters(messages)
         if not sent:
             raise StateError(f"{request.ref} has no letter sent yet to follow up on")
-        wait = wait_for(ws, request, [m for m in messages if m.id != message.id], letter_date)
+        wait = derive(ws, request, [m for m in messages if m.id != message.id],
+                      letter_date).wait
         first = sent[0]
         assert first.sent_at is not None
         original = {

@@ -15,8 +15,9 @@ from sqlmodel import col, select
 from tracker.config.loading import load_settings
 from tracker.core.tags import reply_address
 from tracker.services import actions, records, sending
+from tracker.services.facts import StatusRow
 from tracker.services.importer import import_path
-from tracker.services.status import StatusRow, status_rows
+from tracker.services.status import status_rows
 from tracker.services.workspace import Workspace, init_workspace
 from tracker.store import db
 from tracker.store.models import Message, Request

@@ -24,9 +24,9 @@ from tracker.core import clock
 from tracker.mail.authenticity import Trust
 from tracker.mail.matching import Fact, Match, MatchIndex, is_own_letter
 from tracker.mail.parsing import parse_message
+from tracker.services.facts import MessageFacts
 from tracker.services.reading import Reading, inbound_facts, mailbox_trust, read_message
 from tracker.services.records import (
-    MessageFacts,
     bounced_recipient,
     get_request,
     messages_facts,

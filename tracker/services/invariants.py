@@ -16,7 +16,8 @@ from sqlmodel import Session, col, select
 
 from tracker.core import clock
 from tracker.mail.admission import RULES
-from tracker.services.records import bounced_recipient, counts_for_clock, derived_state, wait_for
+from tracker.services.facts import counts_for_clock, derive
+from tracker.services.records import bounced_recipient
 from tracker.services.workspace import Workspace
 from tracker.store.models import Event, Message, Request, State
 
@@ -34,9 +35,9 @@ def _request_problems(ws: Workspace, request: Request, messages: Sequence[Messag
                       events: Sequence[Event], today: date) -> list[str]:
     ref = request.ref
     problems: list[str] = []
-    wait = wait_for(ws, request, messages, _latest_day(ws, request, messages, today))
-    expected = State.CLOSED if request.state == State.CLOSED else \
-        derived_state(ws, messages, wait)
+    facts = derive(ws, request, messages, _latest_day(ws, request, messages, today))
+    wait = facts.wait
+    expected = State.CLOSED if request.state == State.CLOSED else facts.state
     if request.state != expected:
         problems.append(f"{ref}: stored state {request.state}, its messages say {expected}")
     if request.due_on != wait.due_on:

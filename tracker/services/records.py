@@ -1,29 +1,29 @@
-"""Reading a request back: lookups, its letters, and its clock."""
+"""Reading a request back from the database: lookups, its messages, its settled state."""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime, time
-from typing import Any, NamedTuple, Protocol, TypeVar
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from tracker.core import clock
-from tracker.core.deadlines import DeadlineRule, parse_rule
 from tracker.core.errors import (
     InputError,
     NotFoundError,
     suggest,
 )
 from tracker.core.tags import parse_ref
+from tracker.services.facts import M, MessageFacts, derive
 from tracker.services.workspace import Workspace
 from tracker.store.models import Message, Request, State
 
-# What the clock reads of a message (`MessageFacts`), never its raw bytes.
+# What the derivation reads of a message (`MessageFacts`), never its raw bytes.
 _FACT_COLUMNS = (col(Message.direction), col(Message.status), col(Message.kind),
                  col(Message.sent_at), col(Message.subject), col(Message.triage),
-                 col(Message.authenticity))
+                 col(Message.authenticity), col(Message.template))
 
 
 def get_request(session: Session, ref: str) -> Request:
@@ -44,7 +44,7 @@ def request_messages(session: Session, request: Request) -> list[Message]:
 
 
 def _message_facts(session: Session, request: Request) -> list[MessageFacts]:
-    """What the clock needs of a request's messages, as light rows (never their raw bytes)."""
+    """What `derive` needs of a request's messages, as light rows (never their raw bytes)."""
     assert request.id is not None
     return [facts for _, facts in messages_facts(session, [request.id])[request.id]]
 
@@ -64,7 +64,7 @@ def messages_facts(session: Session,
 
 
 class FactsRow(NamedTuple):
-    """A message's facts for the clock, as a light row (fits `MessageFacts`)."""
+    """A message's facts for `derive`, as a light row (fits `MessageFacts`)."""
 
     direction: str
     status: str
@@ -73,6 +73,7 @@ class FactsRow(NamedTuple):
     subject: str
     triage: str
     authenticity: str
+    template: str
 
 
 def pending_letter(messages: list[Message]) -> Message | None:
@@ -81,55 +82,6 @@ def pending_letter(messages: list[Message]) -> Message | None:
         if message.direction == "out" and message.status in ("draft", "sending"):
             return message
     return None
-
-
-class MessageFacts(Protocol):
-    """What the clock needs of a message: full rows and light column tuples both fit."""
-
-    @property
-    def direction(self) -> str: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def sent_at(self) -> datetime | None: ...
-    @property
-    def subject(self) -> str: ...
-    @property
-    def triage(self) -> str: ...
-    @property
-    def authenticity(self) -> str: ...
-
-
-M = TypeVar("M", bound=MessageFacts)
-
-
-class RequestFacts(Protocol):
-    """What the clock and a status row need of a request: full rows and column tuples both fit."""
-
-    @property
-    def ref(self) -> str: ...
-    @property
-    def platform_slug(self) -> str: ...
-    @property
-    def template(self) -> str: ...
-    @property
-    def language(self) -> str: ...
-    @property
-    def state(self) -> str: ...
-    @property
-    def channel(self) -> str: ...
-    @property
-    def recipient(self) -> str: ...
-    @property
-    def deadline_rule(self) -> str: ...
-    @property
-    def extensions(self) -> list[dict[str, Any]]: ...
-    @property
-    def resolution(self) -> str | None: ...
-    @property
-    def delivery_failed(self) -> bool: ...
 
 
 def utc_column(column: Any) -> Any:
@@ -160,69 +112,6 @@ def sent_letters(messages: Sequence[M]) -> list[M]:
     return [m for m in messages if m.direction == "out" and m.status == "sent"]
 
 
-def parse_extension(record: dict[str, Any], base: DeadlineRule) -> clock.Extension:
-    rule = base.extension if record["rule"] == "statutory" and base.extension else \
-        parse_rule(record["rule"])
-    return clock.Extension(rule=rule, granted_at=datetime.fromisoformat(record["granted_at"]),
-                           reason=record.get("reason", ""))
-
-
-def wait_for(ws: Workspace, request: RequestFacts, messages: Sequence[MessageFacts],
-             as_of: date) -> clock.Wait:
-    """The clock of *request* as of *as_of* (pure computation over its messages)."""
-    letters = [clock.Letter(sent_at=m.sent_at) for m in sent_letters(messages)
-               if m.sent_at is not None]
-    # Acknowledgements never move the clock (compute_wait skips them): only answers are passed.
-    replies = [clock.Reply(received_at=m.sent_at, substantive=True)
-               for m in messages if m.sent_at is not None and is_answer(m)]
-    return wait_from(ws, request, letters, replies, as_of)
-
-
-def is_answer(message: MessageFacts) -> bool:
-    """A substantive reply that stops the clock (genuine, or confirmed by a person)."""
-    return (message.kind == "reply" and message.direction == "in"
-            and message.sent_at is not None and message.status == "received"
-            and counts_for_clock(message))
-
-
-def wait_from(ws: Workspace, request: RequestFacts, letters: Sequence[clock.Letter],
-              replies: Sequence[clock.Reply], as_of: date) -> clock.Wait:
-    """The clock of *request* from its letters as sent and its answers (see `wait_for`)."""
-    rule = parse_rule(request.deadline_rule,
-                      default=ws.settings.organisation.default_deadline)
-    extensions = [parse_extension(e, rule) for e in request.extensions]
-    return clock.compute_wait(letters, replies, rule, extensions, as_of, ws.settings.tz,
-                              ws.calendar_for(request.platform_slug))
-
-
-def counts_for_clock(message: MessageFacts) -> bool:
-    """Inbound mail moves the clock only once nobody needs to look at it first.
-
-    A probable match or a suspicious-looking reply waits in triage ("pending") until a person
-    links it; a dismissed one never counts.
-    """
-    return message.triage in ("", "linked")
-
-
-# Inbound kinds that show the platform responded without answering: the clock keeps running.
-RESPONSE_KINDS = ("auto_reply", "extension", "information_request")
-
-
-def derived_state(ws: Workspace, messages: Sequence[MessageFacts], wait: clock.Wait) -> State:
-    """The state a request's letters and replies call for, closing aside."""
-    if not sent_letters(messages):
-        return State.DRAFT
-    if wait.answered:
-        return State.ANSWERED
-    acknowledged = any(
-        m.direction == "in" and m.kind in RESPONSE_KINDS and m.sent_at is not None
-        and counts_for_clock(m) and wait.started_on is not None
-        and clock.local_date(m.sent_at, ws.settings.tz) >= wait.started_on
-        for m in messages
-    )
-    return State.ACKNOWLEDGED if acknowledged else State.AWAITING
-
-
 def settle_state(ws: Workspace, session: Session, request: Request, today: date,
                  messages: Sequence[MessageFacts] | None = None) -> State:
     """Refresh the due date and return the state the messages call for (closed stays closed).
@@ -231,11 +120,11 @@ def settle_state(ws: Workspace, session: Session, request: Request, today: date,
     """
     if messages is None:
         messages = _message_facts(session, request)
-    wait = wait_for(ws, request, messages, today)
-    request.due_on = wait.due_on
+    facts = derive(ws, request, messages, today)
+    request.due_on = facts.wait.due_on
     if request.state == State.CLOSED:
         return State.CLOSED
-    return derived_state(ws, messages, wait)
+    return facts.state
 
 
 def bounced_recipient(recipient: str, bounced: Sequence[str]) -> bool:
@@ -258,7 +147,7 @@ def refresh_learned(session: Session, request: Request) -> None:
 
 
 def refresh_due(ws: Workspace, session: Session, request: Request, today: date) -> clock.Wait:
-    wait = wait_for(ws, request, _message_facts(session, request), today)
+    wait = derive(ws, request, _message_facts(session, request), today).wait
     request.due_on = wait.due_on
     return wait
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
@@ -23,14 +23,15 @@ from tracker.core.deadlines import apply_rule, parse_rule
 from tracker.core.errors import TrackerError
 from tracker.services.actions import draft_follow_up
 from tracker.services.drafts import Draft, list_drafts
-from tracker.services.records import pending_letter, request_messages, sent_letters, wait_for
+from tracker.services.facts import Facts, MessageFacts, derive
+from tracker.services.records import request_messages, sent_letters
 from tracker.services.sending import send_request
 from tracker.services.workspace import Workspace
 from tracker.store.db import transaction
 from tracker.store.models import Channel, Message, Request, State
 
 
-class MessageFacts(Protocol):
+class DraftFacts(Protocol):
     """What `discarded_follow_ups` reads of a message: full rows and light tuples both fit."""
 
     @property
@@ -96,7 +97,7 @@ def plan_reminder(*, state: str, overdue: bool, delivery_failed: bool, has_draft
                     f"{clock.format_day(max(discarded_on))} was discarded")
     escalate = parse_rule(settings.escalate_after)
     escalated = started_on is not None and apply_rule(started_on, escalate,
-                                                      calendar) <= as_of
+                                                            calendar) <= as_of
     if escalated and "final-notice" in templates_sent:
         where = authority or "the lead supervisory authority"
         return Plan("complaint", None,
@@ -123,40 +124,49 @@ class Reminder:
         return self.exit_code != 0
 
 
+class DatedLetterFacts(MessageFacts, Protocol):
+    """What a plan reads of a message: `derive`'s facts and when it was written."""
+
+    @property
+    def created_at(self) -> datetime: ...
+
+
+D = TypeVar("D", bound=DatedLetterFacts)
+
+
 def plan_for(ws: Workspace, request: Request, messages: list[Message], as_of: date) -> Plan:
     """The plan for a request read from the database."""
-    wait = wait_for(ws, request, messages, as_of)
-    tz = ws.settings.tz
-    sent = [m for m in sent_letters(messages) if m.sent_at is not None
-            and clock.local_date(m.sent_at, tz) <= as_of]
-    platform = ws.platforms.get(request.platform_slug)
-    authority = ""
-    if platform and platform.lead_authority:
-        from tracker.directory.authorities import load_authorities
+    return plan_from_facts(ws, derive(ws, request, messages, as_of),
+                           lead_authority(ws, request.platform_slug))
 
-        found = load_authorities().get(platform.lead_authority)
-        authority = found.name if found else platform.lead_authority
-    from tracker.services.status import build_row
 
-    row = build_row(ws, request, messages, as_of)
+def plan_from_facts(ws: Workspace, facts: Facts[D], authority: str) -> Plan:
+    """The plan for a request from its facts (`derive`); *authority*: `lead_authority`."""
+    request, wait, sent = facts.request, facts.wait, facts.letters_sent
     return plan_reminder(
         state=request.state, overdue=wait.overdue, delivery_failed=request.delivery_failed,
-        has_draft=pending_letter(messages) is not None,
-        letters_on=[clock.local_date(m.sent_at, tz) for m in sent if m.sent_at],
-        templates_sent=[m.template for m in sent], started_on=wait.started_on,
-        due_on=wait.due_on, as_of=as_of, settings=ws.settings.reminders, authority=authority,
-        calendar=ws.calendar_for(request.platform_slug),
-        discarded_on=discarded_follow_ups(messages, tz, as_of),
-        information_requested_on=_day(row.information_requested_on),
-        extension_notice_on=_day(row.extension_notice_on),
+        has_draft=bool(facts.drafts), letters_on=[day for _, day, _ in sent],
+        templates_sent=[template for _, _, template in sent], started_on=wait.started_on,
+        due_on=wait.due_on, as_of=facts.as_of, settings=ws.settings.reminders,
+        authority=authority, calendar=ws.calendar_for(request.platform_slug),
+        discarded_on=discarded_follow_ups(facts.discarded, ws.settings.tz, facts.as_of),
+        information_requested_on=facts.information_requested_on,
+        extension_notice_on=facts.extension_notice_on,
     )
 
 
-def _day(text: str | None) -> date | None:
-    return date.fromisoformat(text) if text else None
+def lead_authority(ws: Workspace, platform_slug: str) -> str:
+    """The name of the platform's lead supervisory authority, if the directory knows it."""
+    platform = ws.platforms.get(platform_slug)
+    if not (platform and platform.lead_authority):
+        return ""
+    from tracker.directory.authorities import load_authorities
+
+    found = load_authorities().get(platform.lead_authority)
+    return found.name if found else platform.lead_authority
 
 
-def discarded_follow_ups(messages: Sequence[MessageFacts], tz: ZoneInfo,
+def discarded_follow_ups(messages: Sequence[DraftFacts], tz: ZoneInfo,
                          as_of: date) -> list[date]:
     """The days (by *as_of*) the discarded follow-ups among *messages* were drafted."""
     days = [clock.local_date(m.created_at, tz) for m in messages

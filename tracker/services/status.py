@@ -1,4 +1,4 @@
-"""Status rows: one per request, with the clock computed as of a given day."""
+"""`tracker status`: the requests' rows (`facts.StatusRow`), read in bulk as of a given day."""
 
 from __future__ import annotations
 
@@ -7,37 +7,20 @@ import json
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from tracker.core import clock
-from tracker.core.iso import iso_day
-from tracker.services.records import (
-    RESPONSE_KINDS,
-    MessageFacts,
-    RequestFacts,
-    as_utc,
-    counts_for_clock,
-    utc_column,
-    wait_for,
-)
+from tracker.services.facts import RESPONSE_KINDS, MessageFacts, RequestFacts, StatusRow, derive
+from tracker.services.records import as_utc, utc_column
 from tracker.services.workspace import Workspace
 from tracker.store.models import Event, Message, Request, State
 
 
-class LetterFacts(MessageFacts, Protocol):
-    """What a status row reads of a message: the clock's facts and the letter's template."""
-
-    @property
-    def template(self) -> str: ...
-
-
 class LetterRow(NamedTuple):
-    """A message's columns for a status row, as a light row (fits `LetterFacts`)."""
+    """A message's columns for a status row, as a light row (fits `MessageFacts`)."""
 
     direction: str
     status: str
@@ -66,124 +49,10 @@ class RequestColumns(NamedTuple):
     delivery_failed: bool
 
 
-@dataclass(frozen=True)
-class StatusRow:
-    """What `tracker status` shows for one request (the JSON keys are these field names)."""
-
-    ref: str
-    platform: str
-    template: str
-    subject: str
-    state: str
-    channel: str
-    recipient: str
-    rule: str
-    sent_on: str | None
-    due_on: str | None
-    days_without_response: int | None
-    business_days_without_response: int | None
-    overdue: bool
-    very_overdue: bool
-    overdue_by_days: int
-    last_reply_on: str | None
-    resolution: str | None
-    delivery_failed: bool
-    suspicious_replies: int
-    explanation: str
-    pending_draft: str | None  # the template of the letter waiting to be sent, if any
-    acknowledged_on: str | None  # the day the platform acknowledged the unanswered letter
-    # The platform asked us for something (identity, details) during this wait: a next step.
-    information_requested_on: str | None
-    # It announced an extension during this wait that no `tracker extend` has applied yet.
-    extension_notice_on: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        # Every field is a plain value: a shallow copy is asdict() without its deep copying.
-        return dict(self.__dict__)
-
-
-def build_row(ws: Workspace, request: RequestFacts, messages: Sequence[LetterFacts],
+def build_row(ws: Workspace, request: RequestFacts, messages: Sequence[MessageFacts],
               as_of: date) -> StatusRow:
     """The status of one request as of *as_of*."""
-    return row_from_wait(ws, request, messages, wait_for(ws, request, messages, as_of))
-
-
-def acknowledged_on(ws: Workspace, messages: Sequence[MessageFacts],
-                    wait: clock.Wait) -> date | None:
-    """The first day the platform acknowledged the letter it has not answered yet, if it did.
-
-    The same acknowledgements as make a request "acknowledged" (`records.derived_state`):
-    ones that count, from the day the current wait began; a follow-up does not undo them.
-    """
-    days = _response_days(ws, messages, wait, RESPONSE_KINDS)
-    return min(days, default=None)
-
-
-def _response_days(ws: Workspace, messages: Sequence[MessageFacts], wait: clock.Wait,
-                   kinds: Sequence[str]) -> list[date]:
-    """Days of the counted responses of *kinds* since the unanswered wait began."""
-    if wait.answered or wait.started_on is None:
-        return []
-    days = [clock.local_date(m.sent_at, ws.settings.tz) for m in messages
-            if m.direction == "in" and m.kind in kinds and m.sent_at is not None
-            and counts_for_clock(m)]
-    return sorted(day for day in days if day >= wait.started_on)
-
-
-def extension_notice_on(ws: Workspace, request: RequestFacts, messages: Sequence[MessageFacts],
-                        wait: clock.Wait) -> date | None:
-    """The day of the latest extension notice of this wait that no extension followed."""
-    notices = _response_days(ws, messages, wait, ("extension",))
-    granted = [clock.local_date(datetime.fromisoformat(e["granted_at"]), ws.settings.tz)
-               for e in request.extensions]
-    if notices and not any(day >= notices[-1] for day in granted):
-        return notices[-1]
-    return None
-
-
-def row_from_wait(ws: Workspace, request: RequestFacts, messages: Sequence[LetterFacts],
-                  wait: clock.Wait) -> StatusRow:
-    """The status row of a request whose clock *wait* is already computed."""
-    subject: str | None = None  # the first letter's, as sent
-    pending = None
-    for m in messages:
-        if m.direction == "out" and m.status == "sent" and subject is None:
-            subject = m.subject
-        elif m.direction == "out" and m.status in ("draft", "sending") and pending is None:
-            pending = m.template or m.kind
-    if not subject:
-        template = ws.templates.get((request.template, request.language))
-        subject = template.title if template else request.template
-    closed = request.state == State.CLOSED
-    return StatusRow(
-        ref=request.ref,
-        platform=request.platform_slug,
-        template=request.template,
-        subject=subject,
-        state=request.state,
-        channel=request.channel,
-        recipient=request.recipient,
-        rule=request.deadline_rule,
-        sent_on=iso_day(wait.sent_on),
-        due_on=iso_day(wait.due_on),
-        days_without_response=None if closed else wait.days_without_response,
-        business_days_without_response=None if closed else wait.business_days_without_response,
-        overdue=wait.overdue and not closed,
-        very_overdue=wait.very_overdue and not closed,
-        overdue_by_days=0 if closed else wait.overdue_by_days,
-        last_reply_on=iso_day(wait.last_reply_on),
-        resolution=request.resolution,
-        delivery_failed=request.delivery_failed,
-        suspicious_replies=sum(1 for m in messages if m.authenticity == "suspicious"
-                               and m.direction == "in" and m.triage == "pending"),
-        explanation=wait.explanation,
-        pending_draft=pending,
-        acknowledged_on=None if closed else iso_day(acknowledged_on(ws, messages, wait)),
-        information_requested_on=None if closed else iso_day(max(
-            _response_days(ws, messages, wait, ("information_request",)), default=None)),
-        extension_notice_on=None if closed else iso_day(
-            extension_notice_on(ws, request, messages, wait)),
-    )
+    return derive(ws, request, messages, as_of).row
 
 
 def silence_order(row: StatusRow) -> tuple[int, str]:
@@ -281,7 +150,7 @@ def status_rows(ws: Workspace, session: Session, as_of: date, *, platform: str |
                 by_request[request_id].append(LetterRow(direction, status, kind,
                                                         as_utc(sent_at), subject, triage,
                                                         authenticity, template))
-        rows = [build_row(ws, r, by_request[r.id], as_of) for r in requests]
+        rows = [derive(ws, r, by_request[r.id], as_of).row for r in requests]
         if overdue_only:
             rows = [r for r in rows if r.overdue]
         rows.sort(key=silence_order)

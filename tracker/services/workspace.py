@@ -10,9 +10,8 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import tomli_w
 from sqlalchemy.engine import Engine
 
 from tracker.config.loading import parse_settings
@@ -21,8 +20,10 @@ from tracker.core.business_days import BusinessCalendar
 from tracker.core.errors import ConfigError
 from tracker.directory.loading import load_directory
 from tracker.directory.model import Platform
-from tracker.letters.loading import LetterTemplate, load_templates
 from tracker.store import db
+
+if TYPE_CHECKING:
+    from tracker.letters.loading import LetterTemplate
 
 TAG_KEY_NAME = "tag.key"
 
@@ -68,6 +69,8 @@ def init_workspace(path: Path, values: Mapping[str, Mapping[str, Any]],
             f"to {CONFIG_NAME}; give the URL without it and set the whole URL in "
             "TRACKER_DATABASE_URL, or keep the password in ~/.pgpass"
         )
+    import tomli_w
+
     body = {s: {k: v for k, v in keys.items() if v not in (None, "")}
             for s, keys in values.items()}
     text = ("# tracker workspace settings. Secrets never go here: use password_env or\n"
@@ -168,6 +171,9 @@ class Workspace:
 
     @cached_property
     def templates(self) -> dict[tuple[str, str], LetterTemplate]:
+        # Imported here: most commands never read a template (`tracker status` stays fast).
+        from tracker.letters.loading import load_templates
+
         return load_templates([self.settings.templates_dir])
 
     @cached_property

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError, SQLAlchemyError
 from sqlmodel import Session
 
-from tracker.core.errors import DatabaseError
+from tracker.core.errors import ConfigError, DatabaseError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration. Kept here so that ordinary commands can check the schema without
@@ -30,6 +30,8 @@ _FORMS = "use sqlite:///PATH or postgresql://USER@HOST[:PORT]/DB"
 # the password runs to the last '@', so a password holding '@', '/' or '?' is masked whole.
 _USERINFO = re.compile(r"^(?P<head>[^:/?#]*://[^:/@?#]*:).*@", re.DOTALL)
 _READONLY_SQLITE = "attempt to write a readonly database"
+# PostgreSQL's driver is an extra (most workspaces are SQLite): what to install when it is missing.
+POSTGRES_EXTRA = "pip install 'tracker[postgres]'"
 
 
 def normalise_url(url: str) -> str:
@@ -170,7 +172,13 @@ def make_engine(url: str) -> Engine:
     try:
         return sa.create_engine(parsed, pool_pre_ping=True,
                                 connect_args={"connect_timeout": 10})
-    except (ImportError, ArgumentError) as exc:
+    except ImportError as exc:
+        if (exc.name or "").partition(".")[0] == "psycopg" or "psycopg" in str(exc):
+            raise ConfigError(
+                f"database {safe_url(url)} is PostgreSQL, which needs the psycopg driver; "
+                f"it is not installed: {POSTGRES_EXTRA}") from None
+        raise DatabaseError(f"cannot use database {safe_url(url)}: {exc}") from None
+    except ArgumentError as exc:
         raise DatabaseError(f"cannot use database {safe_url(url)}: {exc}") from None
 
 
