@@ -72,7 +72,7 @@ def _messages_for(i: int, req_id: int, ref: str, rng: random.Random, now: dateti
 
     def add(at: datetime | None, direction: str, status: str, kind: str, **extra: Any) -> None:
         out.append({"request_id": req_id, "direction": direction, "status": status,
-                    "kind": kind, "sent_at": at, "created_at": at or now,
+                    "kind": kind, "occurred_at": at, "created_at": at or now,
                     "subject": extra.pop("subject", subject if direction == "out"
                                          else f"Re: {subject}"),
                     "from_addr": "legal@platform.example" if direction == "in"
@@ -148,7 +148,7 @@ def fill(ws: Workspace, n: int, raw_kb: float) -> int:
         ref = f"HC-2024-{i + 1:05d}"
         own, changes = _messages_for(i, i + 1, ref, rng, now, raw)
         messages.extend(own)
-        sent = [m["sent_at"] for m in own if m["direction"] == "out" and m["sent_at"]]
+        sent = [m["occurred_at"] for m in own if m["direction"] == "out" and m["occurred_at"]]
         extensions = []
         if i % 10 == 4 and sent:
             extensions = [{"rule": "2m", "granted_at": (sent[0] + timedelta(days=5)).isoformat(),
@@ -165,8 +165,8 @@ def fill(ws: Workspace, n: int, raw_kb: float) -> int:
     # Top up to exactly ten messages per request: the platforms' ticket-update mails.
     open_ids = [r["id"] for r in requests if r["state"] != "draft"]
     by_id = {r["id"]: r for r in requests}
-    first_sent = {m["request_id"]: m["sent_at"] for m in reversed(messages)
-                  if m["direction"] == "out" and m["sent_at"]}
+    first_sent = {m["request_id"]: m["occurred_at"] for m in reversed(messages)
+                  if m["direction"] == "out" and m["occurred_at"]}
     k = 0
     while len(messages) < 10 * n:
         req_id = open_ids[k % len(open_ids)]
@@ -174,7 +174,7 @@ def fill(ws: Workspace, n: int, raw_kb: float) -> int:
         begin = first_sent[req_id]
         at = begin + (now - begin) * rng.random()
         messages.append({"request_id": req_id, "direction": "in", "status": "received",
-                         "kind": "auto_reply", "sent_at": at, "created_at": at,
+                         "kind": "auto_reply", "occurred_at": at, "created_at": at,
                          "subject": f"Update on your case [{by_id[req_id]['ref']}]",
                          "from_addr": "noreply@platform.example",
                          "message_id": f"<upd{k}@platform.example>", "raw": raw()})

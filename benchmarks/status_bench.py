@@ -49,13 +49,13 @@ def fill(ws: Workspace, n: int) -> None:
             session.flush()
             session.add(Message(request_id=req.id, direction="out", status="sent",
                                 kind="initial", subject=f"[{req.ref}] Suspension",
-                                sent_at=sent))
+                                occurred_at=sent))
             if i % 3 == 0:
                 session.add(Message(request_id=req.id, direction="in", status="received",
-                                    kind="auto_reply", sent_at=sent + timedelta(hours=1)))
+                                    kind="auto_reply", occurred_at=sent + timedelta(hours=1)))
             if i % 6 == 0:
                 session.add(Message(request_id=req.id, direction="in", status="received",
-                                    kind="reply", sent_at=sent + timedelta(days=20)))
+                                    kind="reply", occurred_at=sent + timedelta(days=20)))
 
 
 def main() -> None:

@@ -82,17 +82,19 @@ def test_upgrade_keeps_existing_rows(database_url: str) -> None:
             conn.execute(sa.text(
                 "insert into message (request_id, direction, status, kind, template, language, "
                 "variables, channel, subject, from_addr, to_addrs, message_id, in_reply_to, "
-                "\"references\", headers, sha256, note, created_at) values (1, 'out', 'sent', "
-                "'initial', 'account-suspension', 'en', '{}', 'email', 's', '', '', '<a@b>', "
-                "'', '', '{}', '', '', '2020-06-08 10:00:00')"))
+                "\"references\", headers, sha256, note, created_at, sent_at) values (1, 'out', "
+                "'sent', 'initial', 'account-suspension', 'en', '{}', 'email', 's', '', '', "
+                "'<a@b>', '', '', '{}', '', '', '2020-06-08 10:00:00', '2020-06-08 11:00:00')"))
         assert db.upgrade(engine) == ("0001", db.HEAD)
         with engine.connect() as conn:
             request = conn.execute(sa.text(
                 "select delivery_failed, tickets from request")).one()
             message = conn.execute(sa.text(
-                "select triage, authenticity, reasons from message")).one()
+                "select triage, authenticity, reasons, occurred_at from message")).one()
         assert not request.delivery_failed
         assert request.tickets in ("[]", [])
         assert (message.triage, message.authenticity) == ("", "")
+        # 0005 renamed sent_at (when a letter left, when a reply arrived) and kept its value.
+        assert str(message.occurred_at).startswith("2020-06-08 11:00:00")
     finally:
         engine.dispose()

@@ -76,7 +76,7 @@ def _collect_request(ws: Workspace, session: Session, request: Request,
     # events still say they were drafted and discarded.
     letters_and_replies = [m for m in messages
                            if not (m.direction == "out" and m.status in ("draft", "discarded"))]
-    letters_and_replies.sort(key=lambda m: (m.sent_at or m.created_at, m.id or 0))
+    letters_and_replies.sort(key=lambda m: (m.occurred_at or m.created_at, m.id or 0))
     events = session.exec(select(Event).where(Event.request_id == request.id)
                           .order_by(col(Event.at), col(Event.id))).all()
     platform = session.get(Platform, request.platform_slug)
@@ -138,7 +138,7 @@ def _message_record(ref: str, entry: MessageEntry) -> dict[str, Any]:
     m = entry.message
     record: dict[str, Any] = {
         "number": entry.number, "request": ref, "file": entry.path, "direction": m.direction,
-        "kind": m.kind, "status": m.status, "channel": m.channel, "date": iso_utc(m.sent_at),
+        "kind": m.kind, "status": m.status, "channel": m.channel, "date": iso_utc(m.occurred_at),
         "from": m.from_addr, "to": m.to_addrs, "subject": m.subject,
         "message_id": m.message_id, "in_reply_to": m.in_reply_to, "references": m.references,
         "headers": entry.headers, "sha256": m.sha256 or None, "authenticity": m.authenticity,
@@ -161,7 +161,7 @@ def answering_entry(wait: clock.Wait, entries: Sequence[MessageEntry]) -> Messag
     """The message whose arrival closed the current wait: the clock's answer, not the last."""
     if wait.answered_at is None:
         return None
-    return next((e for e in entries if e.message.sent_at == wait.answered_at
+    return next((e for e in entries if e.message.occurred_at == wait.answered_at
                  and is_answer(e.message)), None)
 
 

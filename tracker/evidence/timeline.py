@@ -144,7 +144,7 @@ def _message(ref: str, entry: MessageEntry, tz: ZoneInfo) -> MessageView:
         entry.text[:TEXT_CHARS] + "\n[… shortened here; the whole message is in its file]"
     return MessageView(
         anchor=_anchor(ref, entry.number), classes=classes, number=entry.number,
-        when=_when(m.sent_at, tz), verb=verb, kind=_KINDS.get(m.kind, m.kind),
+        when=_when(m.occurred_at, tz), verb=verb, kind=_KINDS.get(m.kind, m.kind),
         channel=_CHANNELS.get(m.channel, f"by {m.channel}"), who=who, subject=m.subject,
         suspicious=("; ".join(m.reasons) or "see the manifest") if suspicious else None,
         delivery=delivery, bounced=", ".join(m.bounced) or "see the message",

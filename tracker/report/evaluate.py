@@ -36,7 +36,7 @@ class Mail(NamedTuple):
     direction: str
     status: str
     kind: str
-    sent_at: datetime | None
+    occurred_at: datetime | None
     subject: str
     triage: str
     authenticity: str
@@ -46,7 +46,7 @@ class Mail(NamedTuple):
 
 
 _MAIL_COLUMNS = tuple(
-    utc_column(getattr(Message, name)) if name in ("sent_at", "created_at")
+    utc_column(getattr(Message, name)) if name in ("occurred_at", "created_at")
     else col(getattr(Message, name))
     for name in Mail._fields
 )
@@ -82,7 +82,7 @@ def load_mail(session: Session, since: datetime | None) -> list[tuple[Any, ...]]
     wanted = [col(Message.direction) == "out", col(Message.kind).in_(["reply", *RESPONSE_KINDS]),
               col(Message.authenticity) == "suspicious"]
     if since is not None:
-        wanted.append(col(Message.sent_at) >= since)
+        wanted.append(col(Message.occurred_at) >= since)
     query = sa.select(*_MAIL_COLUMNS).where(sa.or_(*wanted)).order_by(col(Message.id))
     return driver_rows(session, query)
 
@@ -136,11 +136,11 @@ def group_mail(rows: Sequence[Any]) -> tuple[dict[int, list[Mail]], list[Mail]]:
     """Messages by request, and all the inbound ones (matched to a request or not)."""
     by_request: dict[int, list[Mail]] = defaultdict(list)
     inbound: list[Mail] = []
-    for id_, request_id, direction, status, kind, sent_at, subject, triage, authenticity, \
+    for id_, request_id, direction, status, kind, occurred_at, subject, triage, authenticity, \
             template, from_addr, created_at in rows:
         created = as_utc(created_at)
         assert created is not None  # the column is not nullable
-        mail = Mail(id_, request_id, direction, status, kind, as_utc(sent_at), subject, triage,
+        mail = Mail(id_, request_id, direction, status, kind, as_utc(occurred_at), subject, triage,
                     authenticity, template, from_addr, created)
         if mail.request_id is not None:
             by_request[mail.request_id].append(mail)

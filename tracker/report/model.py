@@ -103,14 +103,14 @@ def _week_bounds(as_of: date) -> tuple[date, datetime]:
 def _triage_items(ws: Workspace, session: Session) -> list[InboxItem]:
     """The triage inbox (as `tracker inbox`, times local), read without the raw bytes."""
     query = (
-        sa.select(col(Message.id), utc_column(Message.sent_at), col(Message.from_addr),
+        sa.select(col(Message.id), utc_column(Message.occurred_at), col(Message.from_addr),
                   col(Message.subject), col(Message.kind), col(Message.authenticity),
                   col(Message.match_rule), col(Request.ref), col(Message.hold),
                   col(Message.reasons))
         .select_from(Message)
         .outerjoin(Request, col(Message.request_id) == col(Request.id))
         .where(col(Message.triage) == "pending")
-        .order_by(col(Message.sent_at), col(Message.id))
+        .order_by(col(Message.occurred_at), col(Message.id))
     )
     tz = ws.settings.tz
     return [InboxItem(id=id_, sender=sender,
@@ -154,11 +154,11 @@ def _build(ws: Workspace, session: Session, as_of: date) -> WeeklyReport:
     refs = {e.request.id: (e.request.ref, e.request.platform_slug) for e in evaluated}
     inbound: list[InboundMail] = []
     answered: set[int] = set()
-    week = [m for m in inbound_mail if m.sent_at is not None and m.triage != "dismissed"]
-    week.sort(key=lambda m: (m.sent_at, m.id))
+    week = [m for m in inbound_mail if m.occurred_at is not None and m.triage != "dismissed"]
+    week.sort(key=lambda m: (m.occurred_at, m.id))
     for mail in week:
-        assert mail.sent_at is not None
-        local = mail.sent_at.astimezone(tz)
+        assert mail.occurred_at is not None
+        local = mail.occurred_at.astimezone(tz)
         if not week_start <= local.date() <= as_of:
             continue
         ref, platform = refs.get(mail.request_id or 0, (None, None))

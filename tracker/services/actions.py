@@ -236,7 +236,7 @@ def record_reply(ws: Workspace, ref: str, on: datetime, kind: str, note: str, no
         if request.state == State.CLOSED:
             raise StateError(f"{request.ref} is closed; reopen it first with `tracker reopen`")
         message = Message(request_id=request.id, direction="in", status="received",
-                          kind=message_kind, channel="manual", sent_at=on, note=note, raw=raw,
+                          kind=message_kind, channel="manual", occurred_at=on, note=note, raw=raw,
                           sha256=hashlib.sha256(raw).hexdigest() if raw else "", created_at=now,
                           admission="recorded-by-hand")
         if raw:  # an .eml says who wrote it; a scan says nothing here
@@ -286,7 +286,7 @@ def extend_deadline(ws: Workspace, ref: str, rule_text: str | None, reason: str,
                     or message.kind != "extension":
                 raise NotFoundError(f"message {notice} is no extension notice of {request.ref}; "
                                     f"see `tracker request show {request.ref}`")
-            granted, claimed = message.sent_at or now, message.extension or None
+            granted, claimed = message.occurred_at or now, message.extension or None
             reason = reason.strip() or (f"extension notice of "
                                         f"{clock.local_date(granted, ws.settings.tz)} "
                                         f"(message {notice})")

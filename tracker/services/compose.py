@@ -55,10 +55,10 @@ def _context(ws: Workspace, session: Session, request: Request, message: Message
         wait = derive(ws, request, [m for m in messages if m.id != message.id],
                       letter_date).wait
         first = sent[0]
-        assert first.sent_at is not None
+        assert first.occurred_at is not None
         original = {
             "ref": request.ref,
-            "date": clock.local_date(first.sent_at, ws.settings.tz),
+            "date": clock.local_date(first.occurred_at, ws.settings.tz),
             "subject": first.subject,
             "message_id": first.message_id,
             "days_without_response": wait.days_without_response or 0,
@@ -153,9 +153,9 @@ def _filled(ws: Workspace, request: Request, message: Message, template: LetterT
         return {}
     tz = ws.settings.tz
     sent = sent_letters([m for m in messages if m.id != message.id])
-    reminders_on = [clock.local_date(m.sent_at, tz) for m in sent[1:]
-                    if m.kind == "follow-up" and m.sent_at is not None
-                    and clock.local_date(m.sent_at, tz) <= letter_date]
+    reminders_on = [clock.local_date(m.occurred_at, tz) for m in sent[1:]
+                    if m.kind == "follow-up" and m.occurred_at is not None
+                    and clock.local_date(m.occurred_at, tz) <= letter_date]
     return filled_variables(
         template, message.variables, letter_date=letter_date,
         final_notice_days=ws.settings.reminders.final_notice_days,

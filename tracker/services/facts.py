@@ -39,7 +39,7 @@ class MessageFacts(Protocol):
     @property
     def kind(self) -> str: ...
     @property
-    def sent_at(self) -> datetime | None: ...
+    def occurred_at(self) -> datetime | None: ...
     @property
     def subject(self) -> str: ...
     @property
@@ -92,7 +92,7 @@ def counts_for_clock(message: MessageFacts) -> bool:
 def is_answer(message: MessageFacts) -> bool:
     """A substantive reply that stops the clock (genuine, or confirmed by a person)."""
     return (message.kind == "reply" and message.direction == "in"
-            and message.sent_at is not None and message.status == "received"
+            and message.occurred_at is not None and message.status == "received"
             and counts_for_clock(message))
 
 
@@ -197,10 +197,10 @@ class Facts(Generic[M]):
             tz, as_of, local_date = self.ws.settings.tz, self.as_of, clock.local_date
             found = []
             for m in self.sent:
-                assert m.sent_at is not None  # `derive` keeps only letters with their moment
-                day = local_date(m.sent_at, tz)
+                assert m.occurred_at is not None  # `derive` keeps only letters with their moment
+                day = local_date(m.occurred_at, tz)
                 if day <= as_of:
-                    found.append((m.sent_at, day, m.template))
+                    found.append((m.occurred_at, day, m.template))
             found.sort()
             self._letters_sent = found
         return self._letters_sent
@@ -333,9 +333,9 @@ def derive(ws: Workspace, request: RequestFacts, messages: Sequence[M],
                 facts.has_letter = True
                 if facts.subject is None:
                     facts.subject = m.subject
-                if m.sent_at is not None:
+                if m.occurred_at is not None:
                     sent.append(m)
-                    letters.append(letter(m.sent_at))
+                    letters.append(letter(m.occurred_at))
             elif status in ("draft", "sending"):
                 drafts.append(m)
             elif status == "discarded" and m.kind == "follow-up":
@@ -343,11 +343,11 @@ def derive(ws: Workspace, request: RequestFacts, messages: Sequence[M],
         elif direction == "in":
             if m.authenticity == "suspicious" and m.triage == "pending":
                 facts.suspicious += 1
-            if m.sent_at is not None and counts_for_clock(m):
+            if m.occurred_at is not None and counts_for_clock(m):
                 kind = m.kind
                 if kind == "reply":
                     if m.status == "received":
-                        answers.append(reply(m.sent_at, True))
+                        answers.append(reply(m.occurred_at, True))
                 elif kind in RESPONSE_KINDS:
-                    responses.append((kind, m.sent_at))
+                    responses.append((kind, m.occurred_at))
     return facts

@@ -265,7 +265,7 @@ def _message(item: Incoming, sha256: str, reading: Reading, now: datetime) -> Me
         subject=headers.subject, from_addr=headers.from_addr,
         to_addrs=", ".join(headers.recipients), message_id=headers.message_id,
         in_reply_to=" ".join(headers.in_reply_to), references=" ".join(headers.references),
-        raw=item.raw, sha256=sha256, sent_at=item.received_at or headers.date or now,
+        raw=item.raw, sha256=sha256, occurred_at=item.received_at or headers.date or now,
         created_at=now, account=source.account, folder=source.folder,
         uidvalidity=source.uidvalidity, uid=source.uid, authenticity=admission.authenticity,
         reasons=[*match.reasons, *kind.reasons, *verdict.reasons, *admission.reasons],
@@ -317,7 +317,7 @@ def extension_notice_facts(ws: Workspace, message: Message,
                            due_on: date | None) -> dict[str, object]:
     """What an extension notice claims, and whether it came after the deadline it extends
     (GDPR Art. 12(3): the data subject must be told within the first month)."""
-    arrived = clock.local_date(message.sent_at, ws.settings.tz) if message.sent_at else None
+    arrived = clock.local_date(message.occurred_at, ws.settings.tz) if message.occurred_at else None
     late = bool(arrived and due_on and arrived > due_on)
     facts: dict[str, object] = {"claims": message.extension or None, "late": late}
     if late:
@@ -353,7 +353,7 @@ def _store_own_letter(ws: Workspace, session: Session, item: Incoming, sha256: s
     message.status, message.channel, message.raw, message.sha256 = "sent", "email", raw, sha256
     message.subject, message.message_id = headers.subject, headers.message_id
     message.from_addr, message.to_addrs = headers.from_addr, ", ".join(headers.recipients)
-    message.sent_at = headers.date or received_at or now
+    message.occurred_at = headers.date or received_at or now
     message.account, message.folder = source.account, source.folder
     message.uidvalidity, message.uid = source.uidvalidity, source.uid
     message.note = "found in the sent folder"

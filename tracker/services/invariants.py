@@ -26,7 +26,7 @@ def _latest_day(ws: Workspace, request: Request, messages: Sequence[Message],
                 today: date) -> date:
     """A day after everything the request holds, so that the clock sees all of it."""
     tz = ws.settings.tz
-    days = [today, *(clock.local_date(m.sent_at, tz) for m in messages if m.sent_at)]
+    days = [today, *(clock.local_date(m.occurred_at, tz) for m in messages if m.occurred_at)]
     days += [date.fromisoformat(e["granted_at"][:10]) for e in request.extensions]
     return max(days)
 

@@ -101,8 +101,8 @@ def _headers(parsed: ParsedMessage) -> list[tuple[str, str]]:
 
 def _stored_headers(message: Message, tz: tzinfo) -> list[tuple[str, str]]:
     """Headers from the database columns, for a message without stored mail bytes."""
-    values = [("Date", message.sent_at.astimezone(tz).isoformat(timespec="minutes")
-               if message.sent_at else ""),
+    values = [("Date", message.occurred_at.astimezone(tz).isoformat(timespec="minutes")
+               if message.occurred_at else ""),
               ("From", message.from_addr), ("To", message.to_addrs),
               ("Subject", message.subject), ("Message-ID", message.message_id),
               ("In-Reply-To", message.in_reply_to)]
@@ -119,8 +119,8 @@ def show_message(session: Session, message_id: int, tz: tzinfo) -> MessageView:
     return MessageView(
         id=message_id, direction=message.direction, status=message.status, kind=message.kind,
         channel=message.channel, ref=request.ref if request else None,
-        at=message.sent_at.astimezone(tz).isoformat(timespec="minutes")
-        if message.sent_at else None,
+        at=message.occurred_at.astimezone(tz).isoformat(timespec="minutes")
+        if message.occurred_at else None,
         stored_at=message.created_at.astimezone(tz).isoformat(timespec="minutes"),
         headers=_headers(parsed) if parsed else _stored_headers(message, tz),
         authenticity=message.authenticity, reasons=list(message.reasons),

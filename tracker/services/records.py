@@ -22,7 +22,7 @@ from tracker.store.models import Message, Request, State
 
 # What the derivation reads of a message (`MessageFacts`), never its raw bytes.
 _FACT_COLUMNS = (col(Message.direction), col(Message.status), col(Message.kind),
-                 col(Message.sent_at), col(Message.subject), col(Message.triage),
+                 col(Message.occurred_at), col(Message.subject), col(Message.triage),
                  col(Message.authenticity), col(Message.template))
 
 
@@ -69,7 +69,7 @@ class FactsRow(NamedTuple):
     direction: str
     status: str
     kind: str
-    sent_at: datetime | None
+    occurred_at: datetime | None
     subject: str
     triage: str
     authenticity: str

@@ -116,12 +116,12 @@ def send_request(ws: Workspace, ref: str, now: datetime, *, dry_run: bool = Fals
         request = get_request(session, ref)
         sent = session.get(Message, message_pk)
         assert sent is not None
-        sent.status, sent.sent_at = "sent", now
+        sent.status, sent.occurred_at = "sent", now
         session.add(sent)
         # A follow-up keeps an acknowledged request acknowledged: the messages decide.
         state = settle_state(ws, session, request, clock.local_date(now, ws.settings.tz))
         record_event(session, request, "sent", ws.actor, to_state=state,
-                     message=sent, at=sent.sent_at, channel="email",
+                     message=sent, at=sent.occurred_at, channel="email",
                      message_id=outgoing.message_id, sha256=outgoing.sha256,
                      to=list(outgoing.recipients))
     return SendResult(request.ref, outgoing, dry_run=False)
@@ -144,7 +144,7 @@ def mark_sent(ws: Workspace, ref: str, on: datetime, channel: str, note: str,
             message.message_id, message.subject = outgoing.message_id, outgoing.subject
             message.headers = outgoing.headers
             message.from_addr = ws.settings.organisation.email
-        message.status, message.sent_at, message.note = "sent", on, note
+        message.status, message.occurred_at, message.note = "sent", on, note
         session.add(message)
         state = settle_state(ws, session, request, clock.local_date(now, ws.settings.tz))
         record_event(session, request, "sent", ws.actor, to_state=state,

@@ -25,7 +25,7 @@ class LetterRow(NamedTuple):
     direction: str
     status: str
     kind: str
-    sent_at: datetime | None
+    occurred_at: datetime | None
     subject: str
     triage: str
     authenticity: str
@@ -131,7 +131,7 @@ def status_rows(ws: Workspace, session: Session, as_of: date, *, platform: str |
             # acknowledgements and suspicious mail (bounces and the like show in no row).
             query_messages = (
                 sa.select(col(Message.request_id), col(Message.direction),
-                          col(Message.status), col(Message.kind), utc_column(Message.sent_at),
+                          col(Message.status), col(Message.kind), utc_column(Message.occurred_at),
                           col(Message.subject), col(Message.triage), col(Message.authenticity),
                           col(Message.template))
                 .where(col(Message.request_id).is_not(None))
@@ -145,10 +145,10 @@ def status_rows(ws: Workspace, session: Session, as_of: date, *, platform: str |
                     col(Message.request_id).in_(query.with_only_columns(col(Request.id))
                                                 .order_by(None))
                 )
-            for request_id, direction, status, kind, sent_at, subject, triage, authenticity, \
+            for request_id, direction, status, kind, occurred_at, subject, triage, authenticity, \
                     template in driver_rows(session, query_messages):
                 by_request[request_id].append(LetterRow(direction, status, kind,
-                                                        as_utc(sent_at), subject, triage,
+                                                        as_utc(occurred_at), subject, triage,
                                                         authenticity, template))
         rows = [derive(ws, r, by_request[r.id], as_of).row for r in requests]
         if overdue_only:
@@ -162,7 +162,7 @@ def timeline(ws: Workspace, session: Session, request: Request) -> list[dict[str
     tz = ws.settings.tz
     items: list[dict[str, Any]] = []
     for m in session.exec(select(Message).where(Message.request_id == request.id)).all():
-        when = m.sent_at or m.created_at
+        when = m.occurred_at or m.created_at
         items.append({
             "at": when.astimezone(tz).isoformat(timespec="minutes"),
             "type": "message", "id": m.id, "direction": m.direction, "status": m.status,

@@ -44,10 +44,10 @@ def inbox_items(session: Session) -> list[InboxItem]:
     """Every message in triage, oldest first."""
     rows = session.exec(
         select(Message, Request.ref).outerjoin(Request, col(Message.request_id) == col(Request.id))
-        .where(Message.triage == "pending").order_by(col(Message.sent_at), col(Message.id))
+        .where(Message.triage == "pending").order_by(col(Message.occurred_at), col(Message.id))
     ).all()
     return [InboxItem(
-        id=m.id or 0, received_at=m.sent_at.isoformat() if m.sent_at else None,
+        id=m.id or 0, received_at=m.occurred_at.isoformat() if m.occurred_at else None,
         sender=m.from_addr, subject=m.subject, kind=m.kind, authenticity=m.authenticity,
         match_rule=m.match_rule, ref=ref, hold=m.hold, why=list(m.reasons),
         first_lines=first_lines(m.raw),

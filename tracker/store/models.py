@@ -143,7 +143,8 @@ class Message(SQLModel, table=True):
     headers: dict[str, Any] = _json()
     raw: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
     sha256: str = Field(default="", index=True)
-    sent_at: datetime | None = _when(nullable=True)  # out: when it left; in: when it arrived
+    # When it crossed: a letter, when it left (sent or marked sent); inbound mail, when it arrived.
+    occurred_at: datetime | None = _when(nullable=True)
     note: str = ""
     created_at: datetime = _when()
     # Inbound only: where it came from, how tracker judged it, and how it was matched.
