@@ -19,7 +19,7 @@ import secrets
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -505,18 +505,6 @@ def test_csv_cells_that_look_like_formulas_are_quoted() -> None:
 
     assert csv_cell("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
     assert csv_cell("-1") == "'-1" and csv_cell(-1) == -1 and csv_cell("HC-1") == "HC-1"
-
-
-def test_add_months_matches_relativedelta() -> None:
-    from dateutil.relativedelta import relativedelta
-
-    from tracker.core.deadlines import add_months
-
-    day = date(2019, 1, 1)
-    while day < date(2021, 12, 31):
-        for months in (1, 2, 3, 11, 12, 13, 25):
-            assert add_months(day, months) == day + relativedelta(months=months), (day, months)
-        day += timedelta(days=1)
 
 
 def test_report_rows_and_plans_are_those_of_status_and_remind(world: World) -> None:

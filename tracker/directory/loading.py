@@ -103,7 +103,7 @@ def parse_platform(path: Path, data: Mapping[str, Any], origin: str) -> Platform
         raise table.error(
             "lead_authority",
             f"no authority {lead!r}{suggest(lead, builtin_authorities())} "
-            "(use a file name from tracker/data/authorities, or \"\")",
+            "(use a file name from tracker/directory/data/authorities, or \"\")",
         )
     language = table.text("language", "en").lower()
     if not _LANGUAGE.match(language):
