@@ -280,8 +280,8 @@ class _ChunkReader:
 
 
 class _SetAside:
-    """The headers of a chunk the screen set aside, looked at again only once something is
-    learned (most chunks of a first sync teach nothing: their headers are never lower-cased)."""
+    """The headers of a chunk the screen set aside, looked at again only once a stored message
+    taught something (in a chunk that teaches nothing they are never even lower-cased)."""
 
     def __init__(self, headers: dict[int, bytes]) -> None:
         self.headers = headers
