@@ -301,8 +301,8 @@ class Mailbox:
                                           "lost before it answered a FETCH; reconnect")
             self._in_flight = None
             with self._talk("UID FETCH"):
-                flight.blocks = header_blocks(*self._pipeline.receive("UID", flight.tag,
-                                                                      "FETCH"), flight.uids)
+                flight.blocks = header_blocks(*self._pipeline.receive("UID", flight.tag),
+                                              flight.uids)
         return flight.blocks
 
     def fetch_messages(self, uids: Sequence[int], batch: int = 200) -> Iterator[FetchedMessage]:
