@@ -249,13 +249,11 @@ class Mailbox:
                        batch: int = 500) -> Iterator[tuple[list[int], list[tuple[int, bytes]]]]:
         """``(uids asked, [(uid, header block), ...])`` per batch of *uids*, ascending.
 
-        For screening many messages (BODY.PEEK[HEADER] only: INTERNALDATE and size would cost
-        ~25% more to parse). The FETCH of the next batch is sent before this one is handed
-        over, so the server reads it from disk while the caller screens; and when the caller
-        fetches messages meanwhile, the batch after that goes out as soon as they are read, so
-        the server is not idle while the caller stores them. One command is in flight at most:
-        any other command first reads its answer. A message missing even when asked for alone
-        (expunged meanwhile, or a flaky server) is left out of its batch: compare the UIDs.
+        For screening (BODY.PEEK[HEADER] only). The next batch is asked for before this one is
+        handed over, so the server reads it while the caller screens; when the caller fetches
+        messages meanwhile, the batch after goes out once they are read, so the server works
+        while the caller stores them. One command is in flight at most: any other reads its
+        answer first. A message missing even when asked for alone is left out of its batch.
         """
         ahead = _Ahead(list(_chunks(sorted(set(uids)), batch)))
         self._ahead = ahead
