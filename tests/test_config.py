@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tracker.config.loading import find_workspace, load_settings
-from tracker.config.settings import is_loopback, read_secret
+from tracker.config.settings import is_loopback
 from tracker.core.errors import ConfigError
 
 
@@ -95,20 +95,6 @@ def test_workspace_lookup_order(tmp_path: Path) -> None:
 ])
 def test_is_loopback(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
-
-
-def test_secret_from_environment_and_command(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HC_PW", "s3cret")
-    assert read_secret("smtp", "HC_PW", "") == "s3cret"
-    assert read_secret("smtp", "", "printf command-secret") == "command-secret"
-    assert read_secret("smtp", "", "") is None
-    monkeypatch.delenv("HC_PW")
-    with pytest.raises(ConfigError, match=r"\$HC_PW"):
-        read_secret("smtp", "HC_PW", "")
-    with pytest.raises(ConfigError, match="exited with 1"):
-        read_secret("smtp", "", "false")
-    with pytest.raises(ConfigError, match="could not run"):
-        read_secret("smtp", "", "/nonexistent/tool")
 
 
 def test_init_creates_private_workspace(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""tracker.mailbox against a real Dovecot (tests/dovecot.py): read-only, verified TLS, faults."""
+"""tracker.net.imap against a real Dovecot (tests/dovecot.py): read-only, verified TLS, faults."""
 
 from __future__ import annotations
 
@@ -14,14 +14,9 @@ from dovecot import PASSWORD, DovecotServer, dovecot_fixture, dovecot_tls_fixtur
 
 from tracker.config.settings import ImapSettings
 from tracker.core.errors import ConfigError
-from tracker.net.imap import (
-    FetchedHeader,
-    Mailbox,
-    MailboxDisconnected,
-    MailboxError,
-    check_imap_settings,
-    imap_credentials,
-)
+from tracker.net.imap import Mailbox, MailboxDisconnected, MailboxError
+from tracker.net.imap_login import check_imap_settings, imap_credentials
+from tracker.net.imap_parse import FolderInfo, folder_info
 
 CREDENTIALS = ("password", PASSWORD)
 TAIPEI = timezone(timedelta(hours=8))
@@ -44,6 +39,19 @@ def reply(n: int) -> bytes:
 
 def header_of(raw: bytes) -> bytes:
     return raw[: raw.index(b"\r\n\r\n") + 4]
+
+
+def headers(box: Mailbox, uids: list[int], batch: int = 500) -> list[tuple[int, bytes]]:
+    """Every ``(uid, header block)`` that `Mailbox.header_batches` hands over."""
+    return [block for _, blocks in box.header_batches(uids, batch=batch) for block in blocks]
+
+
+def status(dovecot: DovecotServer, folder: str) -> FolderInfo | None:
+    """What STATUS says about *folder*, asked over the test's own connection."""
+    with dovecot.client() as admin:
+        reply = admin.folder_status(folder, ["UIDVALIDITY", "UIDNEXT", "MESSAGES",
+                                             "HIGHESTMODSEQ"])
+    return folder_info(folder, reply, b"MESSAGES")
 
 
 @pytest.fixture
@@ -223,7 +231,7 @@ def test_reading_changes_no_flag_not_even_seen(dovecot: DovecotServer, box: Mail
     for folder in ("INBOX", "Replies"):
         box.select(folder)
         uids = box.uids_above(0)
-        assert len(list(box.fetch_headers(uids))) == len(list(box.fetch_messages(uids))) > 0
+        assert len(headers(box, uids)) == len(list(box.fetch_messages(uids))) > 0
         box.noop()
     box.idle_wait(0.2)
 
@@ -234,9 +242,8 @@ def test_reading_changes_no_flag_not_even_seen(dovecot: DovecotServer, box: Mail
 def test_select_and_status_report_the_same_folder(dovecot: DovecotServer, box: Mailbox) -> None:
     for n in range(3):
         dovecot.append(reply(n))
-    status = box.folder_info("INBOX")
     selected = box.select("INBOX")
-    assert selected == status
+    assert selected == status(dovecot, "INBOX")
     assert (selected.exists, selected.uidnext) == (3, 4)
     assert selected.highestmodseq is not None
 
@@ -249,18 +256,16 @@ def test_uidvalidity_change_ends_the_session_and_shows_after_reconnecting(
     with pytest.raises(MailboxDisconnected):  # Dovecot: "session state is inconsistent"
         box.noop()
     with Mailbox(dovecot.settings(), CREDENTIALS) as again:
-        assert again.folder_info("INBOX").uidvalidity == old + 1
         assert again.select("INBOX").uidvalidity == old + 1
 
 
 def test_unknown_folder_names_the_existing_ones(dovecot: DovecotServer, box: Mailbox) -> None:
     dovecot.create_folder("Replies")
-    for call in (box.select, box.folder_info):
-        with pytest.raises(MailboxError) as info:
-            call("Replys")
-        message = str(info.value)
-        assert message.startswith("IMAP folder 'Replys' does not exist at 127.0.0.1:")
-        assert "did you mean: Replies" in message and "INBOX" in message
+    with pytest.raises(MailboxError) as info:
+        box.select("Replys")
+    message = str(info.value)
+    assert message.startswith("IMAP folder 'Replys' does not exist at 127.0.0.1:")
+    assert "did you mean: Replies" in message and "INBOX" in message
     box.select("Replies")  # the session is still usable
 
 
@@ -292,15 +297,14 @@ def test_fetch_returns_exact_bytes_across_batches(dovecot: DovecotServer, box: M
     box.select("INBOX")
     uids = box.uids_above(0)
 
-    headers = list(box.fetch_headers(uids[::-1], batch=10))
-    assert [h.uid for h in headers] == uids
-    assert headers[0] == FetchedHeader(uid=uids[0], header=header_of(raws[uids[0]]),
-                                       internaldate=datetime(2024, 3, 1, 12, 30, tzinfo=UTC),
-                                       size=len(raws[uids[0]]))
-    assert all(h.header == header_of(raws[h.uid]) for h in headers)
+    blocks = headers(box, uids[::-1], batch=10)
+    assert [uid for uid, _ in blocks] == uids
+    assert blocks[0] == (uids[0], header_of(raws[uids[0]]))
+    assert all(block == header_of(raws[uid]) for uid, block in blocks)
 
     messages = list(box.fetch_messages(uids, batch=10))
     assert {m.uid: m.raw for m in messages} == raws
+    assert messages[0].internaldate == datetime(2024, 3, 1, 12, 30, tzinfo=UTC)
     assert {m.internaldate for m in messages} == {when.astimezone(UTC)}
 
 
@@ -310,7 +314,7 @@ def test_fetch_skips_uids_the_server_does_not_return(dovecot: DovecotServer,
     box.select("INBOX")
     assert [m.uid for m in box.fetch_messages([second, 999, first, first], batch=2)] == [
         first, second]
-    assert [h.uid for h in box.fetch_headers([998, 999])] == []
+    assert headers(box, [998, 999]) == []
 
 
 # -- waiting and faults --------------------------------------------------------------------------
@@ -377,6 +381,22 @@ def test_header_batches_pipeline_under_other_commands(dovecot: DovecotServer,
         assert blocks == [(uid, header_of(raws[uid])) for uid in asked]
     assert seen == [[1, 2, 3], [4, 5, 6], [7]]
     assert box.uids_above(6) == [7]  # nothing left over on the wire
+
+
+def test_header_batches_ask_ahead_while_messages_are_fetched(dovecot: DovecotServer,
+                                                             box: Mailbox) -> None:
+    raws = {dovecot.append(reply(n)): reply(n) for n in range(9)}
+    groups = [[1, 2], [3, 4], [5, 6], [7, 8], [9]]
+    box.select("INBOX")
+    for number, (asked, blocks) in enumerate(box.header_batches(sorted(raws), batch=2)):
+        assert asked == groups[number]
+        assert blocks == [(uid, header_of(raws[uid])) for uid in asked]
+        assert [m.raw for m in box.fetch_messages(asked)] == [raws[uid] for uid in asked]
+        # The next batch was read before the messages were asked for; the one after it went
+        # out as soon as they were read, so the server works while the caller stores them.
+        in_flight = box._in_flight.uids if box._in_flight else None
+        assert in_flight == (groups[number + 2] if number + 2 < len(groups) else None)
+    assert box.uids_above(8) == [9]  # nothing left over on the wire
 
 
 def test_header_batches_after_a_lost_connection(dovecot: DovecotServer, box: Mailbox) -> None:

@@ -2,16 +2,14 @@
 
 Reading and checking them (the file, the environment's overrides) is `tracker.config.loading`.
 Secrets never live here: passwords come from ``password_env`` (the *name* of an environment
-variable) or ``password_command`` (a command that prints the secret), read by `read_secret`;
-`is_loopback` tells the hosts a setting may reach without TLS.
+variable) or ``password_command`` (a command that prints the secret), read by
+:mod:`tracker.net.secrets`.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
-import shlex
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -165,28 +163,3 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def read_secret(section: str, password_env: str, password_command: str) -> str | None:
-    """Return the secret named by ``password_env`` or printed by ``password_command``."""
-    if password_env:
-        value = os.environ.get(password_env)
-        if value is None:
-            raise ConfigError(
-                f"[{section}] password_env names ${password_env}, which is not set; "
-                f"export it or use password_command"
-            )
-        return value
-    if password_command:
-        try:
-            done = subprocess.run(
-                shlex.split(password_command), capture_output=True, text=True, timeout=60,
-                check=False,
-            )
-        except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
-            raise ConfigError(f"[{section}] password_command could not run: {exc}") from None
-        if done.returncode != 0:
-            raise ConfigError(
-                f"[{section}] password_command exited with {done.returncode}; "
-                "run it by hand to see why"
-            )
-        return done.stdout.strip("\r\n")
-    return None

@@ -18,7 +18,8 @@ from datetime import UTC, datetime
 
 from tracker.core.errors import DatabaseError, TrackerError
 from tracker.jobs.schedule import run_due_jobs
-from tracker.net.imap import Mailbox, MailboxError, imap_credentials
+from tracker.net.imap import Mailbox, MailboxError
+from tracker.net.imap_login import imap_credentials
 from tracker.services.inbound import Counts
 from tracker.services.sync import sync_all, sync_folder
 from tracker.services.workspace import Workspace

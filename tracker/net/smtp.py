@@ -26,14 +26,14 @@ import socket
 import ssl
 from collections.abc import Sequence
 
-from tracker.config.settings import SmtpSettings, read_secret
+from tracker.config.settings import SmtpSettings
 from tracker.core.errors import ConfigError, DeliveryUncertain, SendError
 from tracker.mail.addresses import address_problem
+from tracker.net.secrets import one_line, read_secret, redact
 from tracker.net.tls import check_server_settings, tls_context
 
 _LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
 _MAX_REPLY = 300  # characters of server text kept in an error message
-_MIN_REDACTED = 4  # shorter passwords are not searched for in server replies
 
 
 def smtp_password(settings: SmtpSettings) -> str | None:
@@ -102,11 +102,7 @@ def _ehlo_name(sender: str) -> str:
 
 def _server_text(text: bytes | str) -> str:
     """Server reply text as one short printable line (it may come from anyone)."""
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", errors="replace")
-    text = " ".join(text.split())
-    text = "".join(c if c.isprintable() else "?" for c in text)
-    return text if len(text) <= _MAX_REPLY else text[: _MAX_REPLY - 3] + "..."
+    return one_line(text, _MAX_REPLY)
 
 
 def _reply(code: int, text: bytes | str) -> str:
@@ -293,7 +289,8 @@ class _Delivery:
                 "nothing was sent"
             )
         if isinstance(exc, smtplib.SMTPException):
-            return f"SMTP error with {where} during {step}: {self._redact(_server_text(str(exc)))}"
+            text = redact(_server_text(str(exc)), self.password)
+            return f"SMTP error with {where} during {step}: {text}"
         if isinstance(exc, ssl.SSLCertVerificationError):
             hint = (
                 f"check that [smtp] ca_file {self.settings.ca_file} is the CA that signed it"
@@ -326,10 +323,4 @@ class _Delivery:
         )
 
     def _reply(self, code: int, text: bytes | str) -> str:
-        return self._redact(_reply(code, text))
-
-    def _redact(self, server_text: str) -> str:
-        """Hide the password should a server echo it (too short a one would only mangle)."""
-        if self.password and len(self.password) >= _MIN_REDACTED:
-            server_text = server_text.replace(self.password, "***")
-        return server_text
+        return redact(_reply(code, text), self.password)

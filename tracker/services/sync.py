@@ -30,7 +30,9 @@ from tracker.mail.classify import extract_ticket
 from tracker.mail.header_info import parse_headers
 from tracker.mail.matching import Fact, MatchIndex, is_own_letter, match_message
 from tracker.mail.screen import ScreenFields, screen_fields
-from tracker.net.imap import FetchedMessage, FolderInfo, Mailbox, imap_credentials
+from tracker.net.imap import Mailbox
+from tracker.net.imap_login import imap_credentials
+from tracker.net.imap_parse import FetchedMessage, FolderInfo
 from tracker.services.inbound import Counts, Incoming, Source, store_messages
 from tracker.services.reading import build_index, mailbox_trust
 from tracker.services.workspace import Workspace
@@ -58,7 +60,7 @@ class Screen:
     """Could a message concern one of our requests? Decided from its header bytes.
 
     A byte-level pre-screen (:func:`tracker.mail.parsing.screen_fields`, a few us) first: it says no
-    only when every rule of :func:`looks_relevant` certainly fails (no Message-ID of ours, no
+    only when every rule of the full screen certainly fails (no Message-ID of ours, no
     ``[`` in the subject, no ticket of ours, no tag address, no platform domain, no bounce sign);
     otherwise, or for unusual bytes, the header is parsed and matched in full (~200 us).
     ``benchmarks/screen_check.py`` (and a test) holds it to that.
@@ -141,12 +143,8 @@ def _any_of(needles: set[str]) -> re.Pattern[bytes] | None:
     return re.compile(b"|".join(re.escape(n.encode()) for n in sorted(needles)))
 
 
-def looks_relevant(header: bytes, index: MatchIndex, *, sent_folder: bool = False) -> bool:
-    """Cheap screen on header bytes: could this message concern one of our requests?"""
-    return Screen(index)(header, sent_folder=sent_folder)
-
-
 def _looks_relevant(header: bytes, index: MatchIndex, *, sent_folder: bool = False) -> bool:
+    """The full screen: parse *header* and match it as if it were the whole message."""
     headers = parse_headers(header)
     if sent_folder:
         return is_own_letter(headers, index) is not None
@@ -240,30 +238,14 @@ class _ChunkReader:
                 set_aside[uid] = header
         fetched, missing = self._fetch(wanted)
         order = [uid for uid in chunk if not missing or uid < min(missing)]
-        lowered = {uid: header.lower() for uid, header in set_aside.items()}
-        # All set-aside headers in one string, in UID order: one search finds whether a fact
-        # appears in any header after a given message (thousands of checks in a first sync).
-        aside = sorted(lowered)
-        starts, offset = [], 0
-        for uid in aside:
-            starts.append(offset)
-            offset += len(lowered[uid]) + 1
-        blob = b"\0".join(lowered[uid] for uid in aside)
-
-        def matters(item: Incoming, facts: list[Fact]) -> bool:
-            """Could what *item* taught make a message set aside after it relevant?"""
-            first = bisect.bisect_right(aside, item.source.uid or 0)
-            return first < len(aside) and any(
-                blob.find(needle, starts[first]) != -1
-                for fact in facts for needle in Screen.needles(fact))
-
+        aside = _SetAside(set_aside)
         pos = 0
         while pos < len(order):
             todo = [uid for uid in order[pos:] if uid in fetched]
             batch = [Incoming(fetched[uid].raw, self._source(uid), fetched[uid].internaldate,
                               own=sent) for uid in todo]
             stored = store_messages(self.ws, session, batch, self.screen.index, self.counts,
-                                    now=self.now(), trust=self.trust, stop_when=matters)
+                                    now=self.now(), trust=self.trust, stop_when=aside.matters)
             self.screen.refresh()  # what this batch taught, for the next one
             if stored.consumed == len(batch):
                 break
@@ -271,6 +253,7 @@ class _ChunkReader:
             # at those again before storing anything after it.
             pos = order.index(todo[stored.consumed - 1]) + 1
             again = []
+            lowered = aside.lowered()
             for uid in order[pos:]:
                 if uid in set_aside and Screen.mentions(lowered[uid], stored.learned):
                     header, _ = set_aside.pop(uid), lowered.pop(uid)
@@ -289,6 +272,40 @@ class _ChunkReader:
     def _fetch(self, uids: Sequence[int]) -> tuple[dict[int, FetchedMessage], set[int]]:
         got = {m.uid: m for m in self.mailbox.fetch_messages(uids)} if uids else {}
         return got, set(uids) - set(got)
+
+
+class _SetAside:
+    """The headers of a chunk the screen set aside, looked at again only once a stored message
+    taught something (in a chunk that teaches nothing they are never even lower-cased)."""
+
+    def __init__(self, headers: dict[int, bytes]) -> None:
+        self.headers = headers
+        self._lowered: dict[int, bytes] | None = None
+        self._uids: list[int] = []
+        self._starts: list[int] = []
+        self._blob = b""
+
+    def lowered(self) -> dict[int, bytes]:
+        """The set-aside headers lower-cased, by UID, as they were when first asked for."""
+        if self._lowered is None:
+            self._lowered = {uid: header.lower() for uid, header in self.headers.items()}
+            # All of them in one string, in UID order: one search finds whether a fact appears
+            # in any header after a given message (thousands of checks in a first sync).
+            self._uids = sorted(self._lowered)
+            offset = 0
+            for uid in self._uids:
+                self._starts.append(offset)
+                offset += len(self._lowered[uid]) + 1
+            self._blob = b"\0".join(self._lowered[uid] for uid in self._uids)
+        return self._lowered
+
+    def matters(self, item: Incoming, facts: list[Fact]) -> bool:
+        """Could what *item* taught make a message set aside after it relevant?"""
+        self.lowered()
+        first = bisect.bisect_right(self._uids, item.source.uid or 0)
+        return first < len(self._uids) and any(
+            self._blob.find(needle, self._starts[first]) != -1
+            for fact in facts for needle in Screen.needles(fact))
 
 
 def _advance(session: Session, state: FolderState | None, account: str, folder: str,
