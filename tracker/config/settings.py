@@ -9,13 +9,10 @@ variable) or ``password_command`` (a command that prints the secret), read by
 from __future__ import annotations
 
 import ipaddress
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
-
-from tracker.core.errors import ConfigError
 
 CONFIG_NAME = "tracker.toml"
 TlsMode = Literal["ssl", "starttls", "none"]
