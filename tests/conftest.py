@@ -157,3 +157,18 @@ def bounce(recipient: str, letter_id: str, day: str = "2020-06-09") -> bytes:
         "\r\n--b\r\nContent-Type: text/rfc822-headers\r\n\r\n"
         f"To: {recipient}\r\nMessage-ID: {letter_id}\r\n\r\n--b--\r\n"
     ).encode()
+
+
+@pytest.fixture
+def demo_site(tmp_path: Path) -> Iterator[Any]:
+    """The demo workspace (a case, requests, replies, the inbox) served in-process, with one
+    person of each role (tests/web_client.py)."""
+    from web_client import make_site
+
+    from tracker.services.demo import build_demo
+
+    path = tmp_path / "demo"
+    build_demo(path).close()
+    site = make_site(path, {"TRACKER_TODAY": "2020-07-20"})
+    yield site
+    site.ws.close()

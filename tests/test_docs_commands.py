@@ -12,7 +12,9 @@ What the session provides, as a reader's machine would:
 - the organisation's mailbox holds a reply, a look-alike phishing mail and a help-desk answer;
   `~/Takeout/mail.mbox` and `reply.eml` are files the reader has;
 - `TRACKER_TODAY` is fixed, `[report] recipients` is set for `report --email`;
-- `tracker watch` runs for a few seconds and is stopped with SIGTERM, as `systemctl stop` would.
+- `tracker watch` runs for a few seconds and is stopped with SIGTERM, as `systemctl stop` would;
+  `tracker serve` runs on a free port until its sign-in page answers, then is stopped the same way;
+- a password that `tracker user add` or `user passwd` asks for is typed (piped) in.
 Not run here: `pip install` (CI runs exactly those) and the test command itself.
 """
 
@@ -23,6 +25,7 @@ import mailbox
 import os
 import re
 import shlex
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -69,8 +72,27 @@ def _runnable(text: str) -> str:
     """The block as this session runs it (see the module docstring for every change)."""
     text = re.sub(r"\b(smtp|imap)\.hrgroup\.example\b", "127.0.0.1", text)
     text = re.sub(r"^pip install [^&\n]*(&& )?", "", text, flags=re.M)
+    text = re.sub(r"^tracker user (add|passwd) ([^#\n]*)(#.*)?$",
+                  rf"printf '%s\\n' {DOCS_PASSWORD} | tracker user \1 \2", text, flags=re.M)
+    text = re.sub(r"^tracker serve\b([^#\n]*)(#.*)?$", _serve_and_check, text, flags=re.M)
     return re.sub(r"^tracker watch\b([^#\n]*)(#.*)?$",
                   r"timeout -s TERM 4 tracker watch\1 || test $? = 124", text, flags=re.M)
+
+
+DOCS_PASSWORD = "documented-passphrase"
+
+
+def _serve_and_check(found: re.Match[str]) -> str:
+    """`tracker serve ...` on a free port: wait for its sign-in page, then stop it (SIGTERM)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/login"
+    return (f"{{ tracker serve{found.group(1).rstrip()} --port {port} & server=$!; "
+            f"for _ in $(seq 100); do python -c 'import urllib.request,sys; "
+            f"urllib.request.urlopen(sys.argv[1])' {url} 2>/dev/null && break; sleep 0.1; done; "
+            f"python -c 'import urllib.request,sys; urllib.request.urlopen(sys.argv[1])' {url}; "
+            f"kill -TERM $server; wait $server || test $? = 143; }}")  # 143: ended by SIGTERM
 
 
 def _mail(sender: str, subject: str, day: int, message_id: str, body: str,

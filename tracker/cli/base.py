@@ -86,6 +86,8 @@ COMMAND_MODULES = {
     "report": "report", "stats": "report", "export": "report",
     "remind": "schedule", "run-scheduled": "schedule",
     "evidence": "evidence",
+    "user": "users",
+    "serve": "serve",
 }
 
 # Each command's help summary (the first paragraph of its docstring), so that `tracker --help`
@@ -131,6 +133,9 @@ COMMAND_SUMMARIES = {
     "status": "One row per open request: days without response, deadline, overdue.",
     "sync": "Read new mail once (IMAP, read-only) and match it to requests.",
     "template": "Letter templates (shipped, and your workspace's templates/ folder).",
+    "user": "People who sign in to the web face (`tracker serve`): add, list, disable, "
+            "passwords.",
+    "serve": "Serve the workspace to a browser: the web dashboard (and the mailbox watcher).",
     "watch": "Watch the mailbox (IMAP IDLE) and keep requests up to date until stopped.",
 }
 
@@ -167,18 +172,9 @@ def emit_json(data: Any) -> None:
 
 def now_for(ws: Workspace) -> datetime:
     """The current moment; ``TRACKER_TODAY`` fixes the date (the time of day stays real)."""
-    from tracker.core.clock import check_day
+    from tracker.services.workspace import current_time
 
-    tz = ws.settings.tz
-    real = datetime.now(tz)
-    fixed = ws.env.get("TRACKER_TODAY")
-    if not fixed:
-        return real
-    try:
-        day = date.fromisoformat(fixed)
-    except ValueError:
-        raise InputError(f"TRACKER_TODAY={fixed!r} is not a date; use YYYY-MM-DD") from None
-    return datetime.combine(check_day(day, "TRACKER_TODAY"), real.timetz())
+    return current_time(ws)
 
 
 def parse_day(text: str | None, option: str) -> date | None:

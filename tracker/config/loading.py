@@ -153,6 +153,7 @@ def parse_settings(text: str, workspace: Path, env: Mapping[str, str] | None = N
         imap=parts["imap"],
         report=parts["report"],
         reminders=parts["reminders"],
+        web=parts["web"],
     )
     validate_settings(settings)
     return settings
@@ -224,6 +225,23 @@ def validate_settings(settings: Settings) -> None:
             raise ConfigError(f"[report] schedule: {exc}") from None
     for address in settings.report.recipients:
         check_address("[report] recipients:", address, ConfigError)
+    _validate_web(settings)
+
+
+def _validate_web(settings: Settings) -> None:
+    from urllib.parse import urlsplit
+
+    web = settings.web
+    if web.base_url:
+        parts = urlsplit(web.base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in (
+                "", "/") or parts.query or parts.fragment:
+            raise ConfigError(f"[web] base_url {web.base_url!r}: give the address staff open, "
+                              "scheme and host only, e.g. https://tracker.org.example")
+    if not 1 <= web.idle_minutes <= 24 * 60:
+        raise ConfigError(f"[web] idle_minutes {web.idle_minutes}: give 1 to 1440 minutes")
+    if not 1 <= web.session_hours <= 24 * 31:
+        raise ConfigError(f"[web] session_hours {web.session_hours}: give 1 to 744 hours")
 
 
 def find_workspace(explicit: str | os.PathLike[str] | None, cwd: Path | None = None,

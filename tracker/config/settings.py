@@ -112,6 +112,17 @@ class ReminderSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    """The web face (``tracker serve``): where it is reached, how long a sign-in lasts."""
+
+    base_url: str = ""  # the address staff open, e.g. https://tracker.org.example (behind a proxy)
+    idle_minutes: int = 60  # a session not used for this long ends
+    session_hours: int = 12  # a session ends this long after sign-in, used or not
+    require_totp: bool = False  # everyone must use a second factor (an authenticator app)
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")  # whose X-Forwarded-* count
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings of one workspace."""
 
@@ -122,6 +133,7 @@ class Settings:
     imap: ImapSettings = field(default_factory=ImapSettings)
     report: ReportSettings = field(default_factory=ReportSettings)
     reminders: ReminderSettings = field(default_factory=ReminderSettings)
+    web: WebSettings = field(default_factory=WebSettings)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -147,6 +159,7 @@ SECTIONS: dict[str, type[Any]] = {
     "imap": ImapSettings,
     "report": ReportSettings,
     "reminders": ReminderSettings,
+    "web": WebSettings,
 }
 
 

@@ -10,8 +10,9 @@ stderr and a non-zero exit code. Anything else that escapes is a bug.
     ├── TemplateError      a letter template that cannot be loaded or rendered
     ├── StateError         an action the request's current state does not allow
     ├── DatabaseError      the database cannot be reached or is not migrated
-    └── SendError          SMTP refused, failed or could not be reached
-        └── DeliveryUncertain  the connection broke after the letter was handed over
+    ├── SendError          SMTP refused, failed or could not be reached
+    │   └── DeliveryUncertain  the connection broke after the letter was handed over
+    └── AccessError        a wrong password, too many tries, a role that may not do this
 """
 
 from __future__ import annotations
@@ -78,6 +79,15 @@ class DeliveryUncertain(SendError):
     The letter is then neither "sent" nor a draft: tracker keeps its exact bytes and refuses to
     send it again until a person has checked (``send --retry`` or ``mark-sent``).
     """
+
+
+class AccessError(TrackerError):
+    """Sign-in failed, is locked for a while, or the person's role does not allow the action.
+
+    The message never says which of name or password was wrong.
+    """
+
+    exit_code = 9
 
 
 def suggest(name: str, choices: Iterable[str]) -> str:

@@ -14,6 +14,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from tracker.core.errors import DatabaseError, TrackerError
@@ -25,6 +26,25 @@ from tracker.services.sync import sync_all, sync_folder
 from tracker.services.workspace import Workspace
 
 log = logging.getLogger("tracker.watch")
+
+
+@dataclass
+class WatchState:
+    """What the watcher is doing, for a page to show: written by the watcher's thread only."""
+
+    running: bool = False
+    connected: bool = False
+    idle: bool = False
+    last_sync_at: datetime | None = None
+    last_error: str = ""
+    last_error_at: datetime | None = None
+
+    def synced(self) -> None:
+        self.last_sync_at = datetime.now(UTC)
+
+    def failed(self, error: str) -> None:
+        self.connected = self.idle = False
+        self.last_error, self.last_error_at = error, datetime.now(UTC)
 OTHER_FOLDERS_EVERY = 300.0
 MAX_BACKOFF = 300.0
 
@@ -52,8 +72,10 @@ def _run_jobs(ws: Workspace) -> None:
 
 
 def watch(ws: Workspace, stop: threading.Event, *,
-          other_every: float = OTHER_FOLDERS_EVERY) -> None:
-    """Run until *stop* is set (the CLI sets it on SIGINT/SIGTERM)."""
+          other_every: float = OTHER_FOLDERS_EVERY, state: WatchState | None = None) -> None:
+    """Run until *stop* is set (the CLI sets it on SIGINT/SIGTERM); report into *state*."""
+    state = state or WatchState()
+    state.running = True
     imap = ws.settings.imap
     inbox = imap.folders[0]
     attempt = 0
@@ -63,24 +85,34 @@ def watch(ws: Workspace, stop: threading.Event, *,
             with Mailbox(imap, imap_credentials(imap)) as mailbox:
                 log.info("connected to %s as %s", imap.host, imap.username)
                 connected_once, attempt = True, 0
+                state.connected = True
                 _log_counts("sync", sync_all(ws, mailbox=mailbox))
+                state.synced()
                 last_full = time.monotonic()
                 while not stop.is_set():
                     _run_jobs(ws)
                     mailbox.select(inbox)
                     left = max(1.0, other_every - (time.monotonic() - last_full))
-                    if mailbox.idle_wait(min(float(imap.idle_renew_seconds), left)):
+                    state.idle = True
+                    changed = mailbox.idle_wait(min(float(imap.idle_renew_seconds), left))
+                    state.idle = False
+                    if changed:
                         counts = Counts()
                         sync_folder(ws, mailbox, inbox, counts)
                         _log_counts(inbox, counts)
+                        state.synced()
                     if time.monotonic() - last_full >= other_every:
                         _log_counts("sync", sync_all(ws, mailbox=mailbox))
+                        state.synced()
                         last_full = time.monotonic()
         except (MailboxError, DatabaseError) as exc:
+            state.failed(str(exc))
             if not connected_once:
+                state.running = False
                 raise
             attempt += 1
             delay = backoff_delay(attempt)
             log.warning("connection lost (%s); reconnecting in %.1f s", exc, delay)
             stop.wait(delay)
+    state.running = state.connected = False
     log.info("stopped")

@@ -8,6 +8,7 @@ import stat
 from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,7 @@ from sqlalchemy.engine import Engine
 from tracker.config.loading import parse_settings
 from tracker.config.settings import CONFIG_NAME, SECTIONS, Settings
 from tracker.core.business_days import BusinessCalendar
-from tracker.core.errors import ConfigError
+from tracker.core.errors import ConfigError, InputError
 from tracker.directory.loading import load_directory
 from tracker.directory.model import Platform
 from tracker.store import db
@@ -204,6 +205,23 @@ class Workspace:
     def close(self) -> None:
         if "engine" in self.__dict__:
             self.engine.dispose()
+
+
+def current_time(ws: Workspace) -> datetime:
+    """The current moment in the workspace's zone; ``TRACKER_TODAY`` fixes the date (the time
+    of day stays real), so that every face can run as of another day."""
+    from tracker.core.clock import check_day
+
+    tz = ws.settings.tz
+    real = datetime.now(tz)
+    fixed = ws.env.get("TRACKER_TODAY")
+    if not fixed:
+        return real
+    try:
+        day = date.fromisoformat(fixed)
+    except ValueError:
+        raise InputError(f"TRACKER_TODAY={fixed!r} is not a date; use YYYY-MM-DD") from None
+    return datetime.combine(check_day(day, "TRACKER_TODAY"), real.timetz())
 
 
 _CALENDARS: dict[tuple[str, str], BusinessCalendar] = {}

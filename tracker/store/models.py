@@ -222,3 +222,48 @@ class ScheduleRun(SQLModel, table=True):
     started_at: datetime = _when()
     finished_at: datetime | None = _when(nullable=True)
     detail: str = ""
+
+
+class Role(StrEnum):
+    """What a person may do in the web face: read, change requests, or also run tracker."""
+
+    VIEWER = "viewer"
+    EDITOR = "editor"
+    ADMIN = "admin"
+
+
+class User(SQLModel, table=True):
+    """A person who signs in to the web face. The password is kept only as an Argon2id hash."""
+
+    __tablename__ = "person"  # "user" is a reserved word in PostgreSQL
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True, max_length=64)
+    role: str = Role.VIEWER
+    password_hash: str
+    disabled: bool = False
+    language: str = "en"  # the interface language: "en" or "zh-Hans"
+    totp_secret: str = ""  # base32; set when the person turned the second factor on
+    created_at: datetime = _when()
+    password_changed_at: datetime = _when()
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser. The cookie holds a random token; only its SHA-256 is stored, so a
+    copy of the database does not let anyone in."""
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="person.id", index=True)
+    csrf_token: str
+    created_at: datetime = _when()
+    last_seen_at: datetime = _when()
+    address: str = ""
+
+
+class LoginAttempt(SQLModel, table=True):
+    """A failed sign-in, for the rate limit per name and per address (kept one day)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, max_length=64)
+    address: str = Field(index=True, max_length=64)
+    at: datetime = _when()

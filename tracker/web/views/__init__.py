@@ -1,0 +1,5 @@
+"""The routes, one module per kind of page; `ROUTERS` is what the app includes."""
+
+from tracker.web.views import account, dashboard, people
+
+ROUTERS = [account.router, dashboard.router, people.router]
