@@ -172,3 +172,15 @@ def demo_site(tmp_path: Path) -> Iterator[Any]:
     site = make_site(path, {"TRACKER_TODAY": "2020-07-20"})
     yield site
     site.ws.close()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """A headless Chromium for the browser tests (tests/browser_support.py)."""
+    from browser_support import launch_chromium
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        yield browser
+        browser.close()
