@@ -15,7 +15,7 @@ from tracker.core.errors import AccessError, NotFoundError, TrackerError
 from tracker.jobs.watch import WatchState
 from tracker.services.workspace import Workspace
 from tracker.web.auth import EnrolRequired, Forbidden, LoginRequired
-from tracker.web.rendering import STATIC, redirect, render
+from tracker.web.rendering import N_, STATIC, redirect, render
 from tracker.web.security import HEADERS, CookieNames, SecurityHeaders, origin_of
 from tracker.web.views import ROUTERS
 
@@ -57,21 +57,21 @@ def _handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Forbidden)
     async def _forbidden(request: Request, exc: Forbidden) -> Response:
-        return render(request, "error.html", {"title": "Not allowed", "message": exc.reason},
+        return render(request, "error.html", {"title": N_("Not allowed"), "message": exc.reason},
                       status=403)
 
     @app.exception_handler(TrackerError)
     async def _tracker_error(request: Request, exc: TrackerError) -> Response:
         status = 404 if isinstance(exc, NotFoundError) else 403 if isinstance(
             exc, AccessError) else 400
-        return render(request, "error.html", {"title": "That did not work",
+        return render(request, "error.html", {"title": N_("That did not work"),
                                               "message": str(exc)}, status=status)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         fields = sorted({str(e.get("loc", ["", "?"])[-1]) for e in exc.errors()})
         return render(request, "error.html", {
-            "title": "That did not work",
+            "title": N_("That did not work"),
             "message": f"the form is missing or has a wrong value in: {', '.join(fields)}"},
             status=400)
 
@@ -79,12 +79,12 @@ def _handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: HTTPException) -> Response:
         if exc.status_code == 404:
             return render(request, "error.html", {
-                "title": "Not found", "message": "there is no such page here"}, status=404)
+                "title": N_("Not found"), "message": "there is no such page here"}, status=404)
         if exc.status_code == 405:
             return render(request, "error.html", {
-                "title": "Not allowed", "message": "this page cannot be used that way"},
+                "title": N_("Not allowed"), "message": "this page cannot be used that way"},
                 status=405)
-        return render(request, "error.html", {"title": "Error", "message": str(exc.detail)},
+        return render(request, "error.html", {"title": N_("Error"), "message": str(exc.detail)},
                       status=exc.status_code)
 
     @app.exception_handler(Exception)
@@ -92,7 +92,7 @@ def _handlers(app: FastAPI) -> None:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         # This answer leaves through Starlette's outermost layer, around SecurityHeaders.
         response = render(request, "error.html", {
-            "title": "Something went wrong",
+            "title": N_("Something went wrong"),
             "message": "tracker met an error it did not expect; nothing was half-done (every "
                        "change is one transaction). The details are in the server's log."},
             status=500)

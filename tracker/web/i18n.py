@@ -1,9 +1,16 @@
 """The interface in English and Simplified Chinese.
 
-Templates mark their words with ``_()`` (Jinja2's i18n extension); the Chinese catalog is
-``locale/zh_Hans/LC_MESSAGES/messages.po``, made with Babel (`pybabel extract` over the
-templates and views, see docs/web.md) and read when the app starts, so no compiled file is kept
-in the source tree. A word without a translation is shown in English.
+Templates mark their words with ``_()`` (Jinja2's i18n extension), views the words they pass
+to a page with ``N_()``; the Chinese catalog is ``locale/zh_Hans/LC_MESSAGES/messages.po``,
+read when the app starts, so no compiled file is kept in the source tree. A word without a
+translation is shown in English; tests/test_web_i18n.py fails while one is missing.
+
+After changing a page's words, from the top of the source tree::
+
+    pybabel extract -F babel.cfg -k N_ --no-location --sort-output -o messages.pot .
+    pybabel update -i messages.pot -d tracker/web/locale -l zh_Hans --no-fuzzy-matching
+
+then translate the new empty ``msgstr`` entries.
 """
 
 from __future__ import annotations
