@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import click
@@ -120,12 +122,19 @@ def db_check(ws: Workspace) -> None:
 @main.command()
 @click.option("--dir", "directory", default=None, type=click.Path(file_okay=False),
               help="Where to build the demo workspace (default: a new temporary folder).")
-def demo(directory: str | None) -> None:
+@click.option("--serve", is_flag=True,
+              help="Then serve it to the browser (tracker serve) with a demo login.")
+@click.option("--port", default=8765, show_default=True, type=int,
+              help="With --serve: the port on 127.0.0.1.")
+def demo(directory: str | None, serve: bool, port: int) -> None:
     """Build a throw-away workspace with a sample case, and show its status."""
     from tracker.cli.tables import status_table
     from tracker.services.demo import run_demo
 
     made = run_demo(Path(directory) if directory else None)
+    if serve:
+        _serve_demo(made.path, port)
+        return
     path, rows = made.path, made.rows
     out.print(Text(f"demo workspace: {path} (sample mailbox imported from "
                    f"{path / 'sample-mailbox.mbox'})", style="bold"))
@@ -135,4 +144,33 @@ def demo(directory: str | None) -> None:
     out.print(Text(
         f"\nTry: tracker -w {path} request show {rows[0].ref}\n"
         f"     tracker -w {path} letter {rows[0].ref}\n"
-        f"     tracker -w {path} inbox"))
+        f"     tracker -w {path} inbox\n"
+        f"     tracker demo --serve       (the same in the browser)"))
+
+
+def _serve_demo(path: Path, port: int) -> None:
+    """Serve the demo workspace just built on loopback, with a demo admin login."""
+    import logging
+    import threading
+    import webbrowser
+
+    from tracker.services.demo import add_demo_login
+    from tracker.web.serving import ServeOptions, serve
+
+    ws = Workspace(load_settings(path), actor="demo")
+    name, password = add_demo_login(ws)
+    url = f"http://127.0.0.1:{port}/"
+    click.echo(f"demo workspace: {path}\nopen {url} and sign in as {name} with the password "
+               f"{password}\n(Ctrl-C stops)")
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    started = threading.Event()
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        def _open() -> None:  # only where there is a screen: no text browser in the terminal
+            if started.wait(30):
+                webbrowser.open(url)
+        threading.Thread(target=_open, daemon=True).start()
+    try:
+        serve(ws, ServeOptions(port=port, watch=False), started=started)
+    finally:
+        ws.close()

@@ -141,3 +141,22 @@ def _today(ws: Workspace) -> date:
     if fixed:
         return date.fromisoformat(fixed)
     return datetime.now(ws.settings.tz).date()
+
+
+DEMO_USER = "demo"
+
+
+def add_demo_login(ws: Workspace) -> tuple[str, str]:
+    """An admin login for the demo's web face: its name and a new random password."""
+    import secrets
+    from datetime import UTC
+
+    from tracker.services import users
+
+    password = secrets.token_urlsafe(12)
+    now = datetime.now(UTC)
+    if any(u.name == DEMO_USER for u in users.list_users(ws)):
+        users.set_password(ws, DEMO_USER, password, now)
+    else:
+        users.add_user(ws, DEMO_USER, "admin", password, now)
+    return DEMO_USER, password
