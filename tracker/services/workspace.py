@@ -154,6 +154,9 @@ class Workspace:
     settings: Settings
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     actor: str = "staff"
+    # Results a long-running face (the web) keeps while the record is unchanged
+    # (tracker.services.memo); shared by the copies that act for each person.
+    memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @cached_property
     def engine(self) -> Engine:

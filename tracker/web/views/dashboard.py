@@ -7,9 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from tracker.report import build_weekly_report
+from tracker.report.live import live_weekly_report
 from tracker.services.workspace import current_time
-from tracker.store import db
 from tracker.web.auth import Actor, viewer
 from tracker.web.rendering import render
 
@@ -20,7 +19,6 @@ LIST_LIMIT = 10  # rows per list on the dashboard; the full lists are a click aw
 @router.get("/")
 def dashboard(request: Request, actor: Annotated[Actor, Depends(viewer)]) -> Response:
     today = current_time(actor.ws).date()
-    with db.transaction(actor.ws.engine) as session:
-        report = build_weekly_report(actor.ws, session, today)
+    report = live_weekly_report(actor.ws, today)
     return render(request, "dashboard.html", {"report": report, "today": today,
                                               "limit": LIST_LIMIT})
