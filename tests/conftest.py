@@ -159,16 +159,29 @@ def bounce(recipient: str, letter_id: str, day: str = "2020-06-09") -> bytes:
     ).encode()
 
 
-@pytest.fixture
-def demo_site(tmp_path: Path) -> Iterator[Any]:
-    """The demo workspace (a case, requests, replies, the inbox) served in-process, with one
-    person of each role (tests/web_client.py)."""
+@pytest.fixture(scope="session")
+def _demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo workspace with one person of each role, built once; tests get copies."""
     from web_client import make_site
 
     from tracker.services.demo import build_demo
 
-    path = tmp_path / "demo"
+    path = tmp_path_factory.mktemp("demo-template") / "demo"
     build_demo(path).close()
+    make_site(path).ws.close()
+    return path
+
+
+@pytest.fixture
+def demo_site(tmp_path: Path, _demo_template: Path) -> Iterator[Any]:
+    """The demo workspace (a case, requests, replies, the inbox) served in-process, with one
+    person of each role (tests/web_client.py)."""
+    import shutil
+
+    from web_client import make_site
+
+    path = tmp_path / "demo"
+    shutil.copytree(_demo_template, path)
     site = make_site(path, {"TRACKER_TODAY": "2020-07-20"})
     yield site
     site.ws.close()

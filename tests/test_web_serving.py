@@ -1,0 +1,127 @@
+"""`tracker serve`: which addresses it agrees to serve on, https with a certificate, and the
+second factor (TOTP) end to end."""
+
+from __future__ import annotations
+
+import os
+import signal
+import ssl
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pyotp
+import pytest
+import trustme
+from browser_support import free_port
+from click.testing import CliRunner
+from web_client import Site, make_site
+
+from tracker.cli import main
+from tracker.services import users
+from tracker.services.demo import build_demo
+
+
+@pytest.fixture
+def demo_path(tmp_path: Path) -> Path:
+    path = tmp_path / "demo"
+    build_demo(path).close()
+    return path
+
+
+@pytest.mark.parametrize(("args", "env", "message"), [
+    (["--host", "0.0.0.0"], {}, "would serve the workspace unencrypted to the network"),
+    (["--host", "192.0.2.10"], {}, "serve on 127.0.0.1 behind a reverse proxy with TLS"),
+    (["--host", "0.0.0.0", "--behind-proxy"], {},
+     "--behind-proxy needs [web] base_url = \"https://...\""),
+    (["--behind-proxy"], {"TRACKER_WEB_BASE_URL": "http://tracker.hrgroup.example"},
+     "--behind-proxy needs [web] base_url"),
+    (["--certfile", "cert.pem"], {}, "give both --certfile and --keyfile"),
+    (["--certfile", "missing.pem", "--keyfile", "missing.key", "--host", "0.0.0.0"], {},
+     "does not exist"),
+    (["--port", "70000"], {}, "give a port from 1 to 65535"),
+])
+def test_serve_refuses_what_would_expose_the_workspace(demo_path: Path, args: list[str],
+                                                       env: dict[str, str], message: str) -> None:
+    result = CliRunner().invoke(main, ["-w", str(demo_path), "serve", *args], env=env,
+                                catch_exceptions=False)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_a_bad_web_setting_is_one_clear_line(demo_path: Path) -> None:
+    for env, message in [({"TRACKER_WEB_BASE_URL": "tracker.example"}, "scheme and host only"),
+                         ({"TRACKER_WEB_IDLE_MINUTES": "0"}, "give 1 to 1440 minutes")]:
+        result = CliRunner().invoke(main, ["-w", str(demo_path), "serve"], env=env)
+        assert result.exit_code == 2 and message in result.output, result.output
+
+
+def test_serve_over_https_with_a_certificate(demo_path: Path, tmp_path: Path) -> None:
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    certfile, keyfile, cafile = (tmp_path / n for n in ("cert.pem", "key.pem", "ca.pem"))
+    cert.cert_chain_pems[0].write_to_path(str(certfile))
+    cert.private_key_pem.write_to_path(str(keyfile))
+    ca.cert_pem.write_to_path(str(cafile))
+    port = free_port()
+    env = {**os.environ, "TRACKER_WORKSPACE": str(demo_path)}
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "tracker", "serve", "--port", str(port),
+                                 "--certfile", str(certfile), "--keyfile", str(keyfile)],
+                                env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        answer = None
+        for _ in range(200):
+            try:
+                # No one can sign in yet: the first visit from this computer makes the admin.
+                answer = httpx.get(f"https://127.0.0.1:{port}/setup",
+                                   verify=ssl.create_default_context(cafile=str(cafile)))
+                break
+            except httpx.ConnectError:
+                time.sleep(0.1)
+        assert answer is not None and answer.status_code == 200, log.read_text()
+        assert answer.headers["strict-transport-security"].startswith("max-age=")
+        assert "__Host-tracker_login=" in answer.headers["set-cookie"]
+        assert "Secure" in answer.headers["set-cookie"]
+        with pytest.raises(httpx.ConnectError):  # a certificate nobody vouches for: refused
+            httpx.get(f"https://127.0.0.1:{port}/login")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+    assert "Traceback" not in log.read_text()
+
+
+def test_a_second_factor_once_on_is_asked_at_every_sign_in(demo_site: Site) -> None:
+    browser = demo_site.signed_in("editor")
+    page = browser.page("/account/totp")
+    secret = str(page.find("input", attrs={"name": "secret"})["value"])
+    token = browser.session_token()
+    wrong = browser.post("/account/totp", {"secret": secret, "code": "000000"}, token=token)
+    assert wrong.status_code == 400 and "does not match" in wrong.text
+    code = pyotp.TOTP(secret).now()
+    assert browser.post("/account/totp", {"secret": secret, "code": code},
+                        token=token).status_code == 303
+    assert demo_site.browser().login("editor").status_code == 401  # the password alone
+    assert demo_site.browser().login("editor", code="123456").status_code == 401
+    assert demo_site.browser().login("editor", code=pyotp.TOTP(secret).now()).status_code == 303
+
+
+def test_when_a_second_factor_is_required_everyone_sets_one_up_first(tmp_path: Path) -> None:
+    path = tmp_path / "demo"
+    build_demo(path).close()
+    site = make_site(path, {"TRACKER_WEB_REQUIRE_TOTP": "true"})
+    browser = site.signed_in("viewer")
+    first = browser.get("/")
+    assert first.status_code == 303 and first.headers["location"] == "/account/totp"
+    page = browser.page("/account/totp")
+    secret = str(page.find("input", attrs={"name": "secret"})["value"])
+    assert browser.post("/account/totp", {"secret": secret, "code": pyotp.TOTP(secret).now()},
+                        token=str(page.find("input", attrs={"name": "csrf_token"})["value"])
+                        ).status_code == 303
+    assert browser.get("/").status_code == 200
+    assert {u.name: bool(u.totp_secret) for u in users.list_users(site.ws)}["viewer"]
+    site.ws.close()
