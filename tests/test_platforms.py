@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tracker.core.errors import ConfigError, NotFoundError
-from tracker.directory.authorities import find_authority, load_authorities
+from tracker.directory.authorities import authority_slugs, find_authority, load_authorities
 from tracker.directory.loading import (
     builtin_platforms_dir,
     find_platform,
@@ -109,6 +109,15 @@ def test_every_email_contact_looks_like_an_address(directory: dict[str, Platform
         assert EMAIL.match(value), value
 
 
+def test_every_shipped_record_passes_the_checks_of_a_workspace_file(
+    directory: dict[str, Platform]
+) -> None:
+    # load_directory does not check the shipped files' addresses (it would import email-validator
+    # at every command): each passes the check a workspace's file gets, here.
+    for path in sorted(builtin_platforms_dir().glob("*.toml")):
+        assert load_platform_file(path, check_addresses=True) == directory[path.stem]
+
+
 def test_every_webform_contact_is_an_https_url(directory: dict[str, Platform]) -> None:
     for platform in directory.values():
         for contact in platform.contacts:
@@ -158,6 +167,11 @@ def test_all_supervisory_authorities_are_converted() -> None:
     for authority in authorities.values():
         assert authority.sources and all(s.startswith("http") for s in authority.sources)
         assert authority.address and authority.countries
+
+
+def test_the_authority_slugs_are_those_of_the_records() -> None:
+    # A platform's lead_authority is checked against the file names, without reading them.
+    assert authority_slugs() == set(load_authorities())
 
 
 def test_load_authorities_returns_a_copy() -> None:

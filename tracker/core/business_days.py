@@ -11,6 +11,7 @@ from datetime import date, timedelta
 
 import holidays
 
+from tracker.core.countries import one_country_at_a_time
 from tracker.core.errors import InputError, suggest
 
 __all__ = ["BusinessCalendar"]
@@ -32,6 +33,7 @@ class BusinessCalendar:
         if not self.country and wanted:
             raise InputError(f"holiday subdivision {subdivision!r} needs a country, e.g. DE and BY")
         if self.country:
+            one_country_at_a_time()
             try:
                 probe = holidays.country_holidays(self.country, years=[])
             except NotImplementedError:

@@ -15,6 +15,7 @@ from tracker.directory.toml_table import Table, check_slug, is_url, read_toml
 from tracker.mail.addresses import address_problem
 
 __all__ = [
+    "authority_slugs",
     "builtin_authorities",
     "builtin_authorities_dir",
     "find_authority",
@@ -63,6 +64,17 @@ def _authority(path: Path) -> Authority:
 def builtin_authorities() -> dict[str, Authority]:
     directory = builtin_authorities_dir()
     return {a.slug: a for a in map(_authority, sorted(directory.glob("*.toml")))}
+
+
+@cache
+def authority_slugs() -> frozenset[str]:
+    """The slugs of the shipped authorities, from their file names, without reading them.
+
+    A platform file names its lead authority by slug; checking the name needs no record (a
+    file's slug must be its name, and the shipped records are checked by the test suite), and
+    reading all of them cost every command a tenth of its start.
+    """
+    return frozenset(path.stem for path in builtin_authorities_dir().glob("*.toml"))
 
 
 def load_authorities() -> dict[str, Authority]:
