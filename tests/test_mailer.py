@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -180,10 +179,8 @@ def test_silent_server_times_out(tls: str) -> None:
     with silent_port() as port:
         settings = SmtpSettings(host="127.0.0.1", port=port, tls=tls,  # type: ignore[arg-type]
                                 timeout=0.5)
-        started = time.monotonic()
         with pytest.raises(SendError, match=r"did not answer within 0\.5 s"):
             send_raw(settings, SENDER, ["legal@platform.example"], RAW)
-    assert time.monotonic() - started < 3
 
 
 @pytest.mark.parametrize(("recipients", "raw", "problem"), [
