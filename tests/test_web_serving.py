@@ -125,3 +125,65 @@ def test_when_a_second_factor_is_required_everyone_sets_one_up_first(tmp_path: P
     assert browser.get("/").status_code == 200
     assert {u.name: bool(u.totp_secret) for u in users.list_users(site.ws)}["viewer"]
     site.ws.close()
+
+
+def _serve(workspace: Path, tmp_path: Path, env: dict[str, str], *args: str
+           ) -> tuple[subprocess.Popen[bytes], str, Path]:
+    port = free_port()
+    log = tmp_path / f"serve-{port}.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "tracker", "serve", "--port", str(port),
+                                 *args], env={**os.environ, "TRACKER_WORKSPACE": str(workspace),
+                                              **env},
+                                stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            httpx.get(url + "/login")
+            return proc, url, log
+        except httpx.ConnectError:
+            time.sleep(0.1)
+    proc.kill()
+    raise AssertionError(log.read_text())
+
+
+@pytest.mark.parametrize(("trusted", "seen"), [("127.0.0.1", "203.0.113.9"),
+                                              ("192.0.2.1", "127.0.0.1")])
+def test_behind_a_proxy_only_the_trusted_proxy_names_the_client(
+        demo_site: Site, tmp_path: Path, trusted: str, seen: str) -> None:
+    """The address a failed sign-in is counted against is the one the proxy forwarded, but
+    only when the connection comes from a proxy in [web] trusted_proxies."""
+    import re
+
+    import sqlalchemy as sa
+
+    from tracker.store import db
+
+    env = {"TRACKER_WEB_BASE_URL": "https://tracker.hrgroup.example",
+           "TRACKER_WEB_TRUSTED_PROXIES": trusted}
+    proc, url, log = _serve(demo_site.path, tmp_path, env, "--behind-proxy")
+    forwarded = {"x-forwarded-for": "203.0.113.9", "x-forwarded-proto": "https"}
+    try:
+        with httpx.Client(base_url=url, headers=forwarded) as client:
+            assert client.get("/setup").headers["location"] == "/login"  # never behind a proxy
+            form = client.get("/login")
+            assert "__Host-tracker_login=" in form.headers["set-cookie"]
+            token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+            assert token
+            cookie = form.headers["set-cookie"].split(";")[0]
+            refused = client.post("/login", data={"name": "editor", "password": "wrong one!",
+                                                  "csrf_token": token.group(1)},
+                                  headers={"cookie": cookie,
+                                           "origin": "https://tracker.hrgroup.example"})
+            assert refused.status_code == 401
+            cross = client.post("/login", data={"name": "editor", "password": "x",
+                                                "csrf_token": token.group(1)},
+                                headers={"cookie": cookie, "origin": url})
+            assert cross.status_code == 403  # the backend's own address is not the site
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+    with db.transaction(demo_site.ws.engine) as session:
+        addresses = session.execute(sa.text("select address from loginattempt")).scalars().all()
+    assert addresses == [seen]
+    assert "Traceback" not in log.read_text()
