@@ -487,3 +487,41 @@ def test_an_editor_sees_the_forms_that_fit_the_state(site: Site) -> None:
             assert page.find("label", attrs={"for": field["id"]}), field
     assert actions_of["HC-2020-0004"] == {"send", "mark-sent", "draft/approve", "close"}
     assert actions_of["HC-2020-0001"] == {"follow-up", "reply", "extend", "close"}
+
+
+def test_a_reply_recorded_with_its_scan_is_kept_as_the_command_keeps_it(
+        demo_copy: Path, tmp_path: Path) -> None:
+    web_path, cli_path = _copy(demo_copy, tmp_path / "web"), _copy(demo_copy, tmp_path / "cli")
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(b"%PDF-1.4 a scanned letter from TikTok")
+    site = make_site(web_path, dict(TODAY))
+    try:
+        editor = site.signed_in("editor")
+        response = editor.post("/requests/HC-2020-0005/reply",
+                               {"on": "2020-07-17", "kind": "answer", "note": "by post"},
+                               token=editor.session_token(),
+                               files={"file": ("scan.pdf", scan.read_bytes(), "application/pdf")})
+        assert response.status_code == 303
+        tracker(cli_path, "record-reply", "HC-2020-0005", "--on", "2020-07-17", "--kind",
+                "answer", "--note", "by post", "--file", str(scan))
+        after = same_change(web_path, cli_path, "HC-2020-0005")
+        assert after["state"] == "answered" and after["messages"][-1][-1] == 1  # bytes kept
+        with db.transaction(site.ws.engine) as session:
+            kept = session.execute(sa.text(
+                "select id, raw from message where note = 'by post'")).one()
+        assert bytes(kept.raw) == scan.read_bytes()
+        assert editor.get(f"/messages/{kept.id}/raw").content == scan.read_bytes()
+    finally:
+        site.ws.close()
+
+
+def test_an_interrupted_send_offers_a_retry_only_after_a_warning(site: Site) -> None:
+    with db.transaction(site.ws.engine) as session:  # as a crash between the two steps leaves it
+        session.execute(sa.text(
+            "update message set status = 'sending' where status = 'draft' and request_id = "
+            "(select id from request where ref = 'HC-2020-0004')"))
+    page = site.signed_in("editor").page("/requests/HC-2020-0004")
+    form = form_action(page, "/requests/HC-2020-0004/send")
+    assert form["method"] == "post" and "Sent folder" in form["data-confirm"]
+    assert form.find("input", attrs={"name": "retry"})["value"] == "true"
+    assert "may have gone out" in page.select_one("#act-send p.problem").get_text()

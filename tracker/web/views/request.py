@@ -55,6 +55,7 @@ def request_page(request: Request, actor: Annotated[Actor, Depends(viewer)], ref
         "can_edit": RANK[Role(actor.user.role)] >= RANK[Role.EDITOR],
         "channels": [c.value for c in Channel], "resolutions": [r.value for r in Resolution],
         "languages": LANGUAGES, "preview_language": language,
+        "organisation_email": actor.ws.settings.organisation.email,
     })
 
 
