@@ -30,7 +30,7 @@ from tracker.letters.loading import parse_var_assignments
 from tracker.report.console import cell
 from tracker.services import actions, compose, records, sending
 from tracker.services.files import read_file
-from tracker.services.status import build_row, timeline
+from tracker.services.overview import show_request
 from tracker.services.workspace import Workspace
 from tracker.store import db
 from tracker.store.models import Case, Channel, Resolution
@@ -88,13 +88,10 @@ def request_show(ws: Workspace, ref: str, as_of: str | None, as_json: bool) -> N
     """Everything about a request: facts, clock with its explanation, timeline."""
 
     day = parse_day(as_of, "--as-of") or now_for(ws).date()
-    with db.transaction(ws.engine) as session:
-        req = records.get_request(session, ref)
-        row = build_row(ws, req, records.request_messages(session, req), day)
-        case = session.get(Case, req.case_id)
-        items = timeline(ws, session, req)
+    shown = show_request(ws, ref, day)
+    req, row, items = shown.request, shown.row, shown.timeline
     data = {**row.to_dict(), "as_of": day.isoformat(), "case_id": req.case_id,
-            "case": case.title if case else "", "language": req.language,
+            "case": shown.case_title, "language": req.language,
             "variables": req.variables, "extensions": req.extensions, "timeline": items}
     if as_json:
         emit_json(data)

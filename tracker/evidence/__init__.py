@@ -24,6 +24,7 @@ from tracker.evidence.bundle import (
     Bundle,
     ExportResult,
     build_bundle,
+    bundle_zip,
     collect_requests,
     export_bundle,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "RequestEvidence",
     "Verification",
     "build_bundle",
+    "bundle_zip",
     "collect_requests",
     "export_bundle",
     "files_in_words",

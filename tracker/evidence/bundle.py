@@ -21,7 +21,7 @@ from tracker.core import clock
 from tracker.core.errors import NotFoundError, suggest
 from tracker.core.iso import iso_day, iso_utc
 from tracker.core.tags import parse_ref
-from tracker.evidence.archive import check_output, write_zip
+from tracker.evidence.archive import check_output, write_zip, zip_bytes
 from tracker.evidence.entries import BundleContext, MessageEntry, RequestEvidence, Story
 from tracker.evidence.format import (
     FORMAT,
@@ -259,16 +259,28 @@ class ExportResult:
         return sha256_hex(self.bundle.files[MANIFEST])
 
 
-def export_bundle(ws: Workspace, refs: Sequence[str], path: Path, as_of: date, *,
-                  force: bool = False) -> ExportResult:
-    """Build the bundle of *refs* as of *as_of* and write it to *path*."""
-    check_output(path, force)  # before any work: the common mistake fails fast
+def make_bundle(ws: Workspace, refs: Sequence[str], as_of: date) -> Bundle:
+    """The bundle of *refs* as of *as_of* (read in one transaction), not yet a zip."""
     with transaction(ws.engine) as session:
         items = collect_requests(ws, session, refs, as_of)
     context = BundleContext(generated_by=f"tracker {__version__}",
                             organisation=ws.settings.organisation.name, as_of=as_of,
                             tz=ws.settings.tz)
-    bundle = build_bundle(items, context)
+    return build_bundle(items, context)
+
+
+def export_bundle(ws: Workspace, refs: Sequence[str], path: Path, as_of: date, *,
+                  force: bool = False) -> ExportResult:
+    """Build the bundle of *refs* as of *as_of* and write it to *path*."""
+    check_output(path, force)  # before any work: the common mistake fails fast
+    bundle = make_bundle(ws, refs, as_of)
     digest = write_zip(bundle.files, path, force=force)
     return ExportResult(path=path, sha256=digest, size=path.stat().st_size, bundle=bundle)
+
+
+def bundle_zip(ws: Workspace, refs: Sequence[str], as_of: date) -> tuple[Bundle, bytes]:
+    """The bundle of *refs* as of *as_of* as the bytes of the zip `export_bundle` writes
+    (a download from the web face: the same bytes, the same hash)."""
+    bundle = make_bundle(ws, refs, as_of)
+    return bundle, zip_bytes(bundle.files)
 

@@ -18,7 +18,12 @@ from sqlmodel import Session
 
 from tracker.core.errors import InputError, NotFoundError
 from tracker.core.inert import inert_line
-from tracker.mail.attachments import file_extension, is_mail, sanitise_filename
+from tracker.mail.attachments import (
+    extract_attachments,
+    file_extension,
+    is_mail,
+    sanitise_filename,
+)
 from tracker.mail.decoding import header_text
 from tracker.mail.parsing import ParsedMessage, parse_message
 from tracker.store.models import Message, Request
@@ -143,6 +148,22 @@ def raw_message(session: Session, message_id: int) -> bytes:
         raise NotFoundError(f"message {message_id} has no stored bytes (a draft letter, or a "
                             f"reply recorded by hand); see `tracker message show {message_id}`")
     return message.raw
+
+
+def attachment_file(session: Session, message_id: int,
+                    number: int) -> tuple[AttachmentView, bytes]:
+    """Attachment *number* (from 0, in the order `show_message` lists them) of message
+    *message_id*: what it is and its bytes as the sender attached them (as a bundle holds it)."""
+    message = get_message(session, message_id)
+    raw = message.raw or b""
+    found = extract_attachments(parse_message(raw).message) if raw and is_mail(raw) else []
+    if not 0 <= number < len(found):
+        raise NotFoundError(f"message {message_id} has no attachment {number}; "
+                            f"see `tracker message show {message_id}`")
+    item = found[number]
+    view = AttachmentView(item.filename, sanitise_filename(item.filename, item.content_type),
+                          item.content_type, len(item.data))
+    return view, item.data
 
 
 def write_new_file(path: Path, data: bytes) -> None:

@@ -168,7 +168,8 @@ def timeline(ws: Workspace, session: Session, request: Request) -> list[dict[str
             "type": "message", "id": m.id, "direction": m.direction, "status": m.status,
             "kind": m.kind, "channel": m.channel, "template": m.template, "subject": m.subject,
             "from": m.from_addr, "to": m.to_addrs, "message_id": m.message_id,
-            "sha256": m.sha256, "note": m.note,
+            "sha256": m.sha256, "note": m.note, "authenticity": m.authenticity,
+            "triage": m.triage,
         })
     for e in session.exec(select(Event).where(Event.request_id == request.id)).all():
         items.append({
