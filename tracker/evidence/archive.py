@@ -6,12 +6,14 @@ Entries are sorted, dated 1980-01-01 and private (0600), so the same files give 
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import stat
 import tempfile
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import IO
 
 from tracker.core.errors import InputError
 
@@ -37,15 +39,26 @@ def _zip_info(name: str) -> zipfile.ZipInfo:
     return info
 
 
+def _write_archive(fh: IO[bytes], files: Mapping[str, bytes]) -> None:
+    with zipfile.ZipFile(fh, "w") as archive:
+        for name in sorted(files):
+            archive.writestr(_zip_info(name), files[name], compresslevel=9)
+
+
+def zip_bytes(files: Mapping[str, bytes]) -> bytes:
+    """*files* as the zip `write_zip` writes, byte for byte, in memory (for a download)."""
+    buffer = io.BytesIO()
+    _write_archive(buffer, files)
+    return buffer.getvalue()
+
+
 def write_zip(files: Mapping[str, bytes], path: Path, *, force: bool = False) -> str:
     """Write *files* as a reproducible zip at *path* (0600, atomically); return its SHA-256."""
     check_output(path, force)
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w+b") as fh:
-            with zipfile.ZipFile(fh, "w") as archive:
-                for name in sorted(files):
-                    archive.writestr(_zip_info(name), files[name], compresslevel=9)
+            _write_archive(fh, files)
             fh.flush()
             os.fsync(fh.fileno())
             fh.seek(0)
