@@ -13,7 +13,9 @@ from datetime import date, datetime
 from typing import Any
 
 from tracker.core.errors import InputError
-from tracker.directory.model import Platform
+from tracker.directory.authorities import load_authorities
+from tracker.directory.loading import find_platform
+from tracker.directory.model import Authority, Platform
 from tracker.directory.writing import write_platform_file
 from tracker.services.workspace import Workspace
 from tracker.store import db
@@ -100,9 +102,37 @@ def save_platform(ws: Workspace, form: PlatformForm, now: datetime, *,
     """Write *form* as the workspace's record of its platform, record who did it, and reload
     the directory; ConfigError or InputError (in plain words) if it is not a valid record."""
     data = platform_record(form, now.date())
+    if not overwrite and (ws.settings.platforms_dir / f"{data['slug']}.toml").exists():
+        raise InputError(f"the workspace has its own record of {data['slug']} already; choose "
+                         "to replace it (--force) or give another slug")
     with db.transaction(ws.engine) as session:
         session.add(Event(request_id=None, message_id=None, at=now, actor=ws.actor,
                           kind="platform-saved", data={"slug": data["slug"]}))
         session.flush()  # a database that cannot be written stops it before the file exists
         write_platform_file(ws.settings.platforms_dir, data, overwrite=overwrite)
     return ws.reload_platforms()[data["slug"]]
+
+
+@dataclass(frozen=True)
+class PlatformView:
+    """One platform as a page shows it: its record, its lead authority, who overrides whom."""
+
+    platform: Platform
+    authority: Authority | None
+    overrides_builtin: bool  # a workspace record that replaces a shipped one
+
+
+def describe_platform(ws: Workspace, slug: str) -> PlatformView:
+    """The platform *slug* (NotFoundError with close matches), with its lead authority."""
+    platform = find_platform(ws.platforms, slug)  # a slug or an alias
+    authority = load_authorities().get(platform.lead_authority) if platform.lead_authority \
+        else None
+    shipped = (platform.origin == "workspace"
+               and platform.slug in _builtin_slugs())
+    return PlatformView(platform=platform, authority=authority, overrides_builtin=shipped)
+
+
+def _builtin_slugs() -> set[str]:
+    from tracker.directory.loading import builtin_platforms_dir
+
+    return {path.stem for path in builtin_platforms_dir().glob("*.toml")}
