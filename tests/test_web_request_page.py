@@ -314,7 +314,7 @@ def test_the_evidence_download_is_the_bundle_tracker_evidence_writes(site: Site,
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/zip"
     assert response.headers["content-disposition"].startswith(
-        'attachment; filename="HC-2020-0001-evidence.zip"')
+        'attachment; filename="evidence-HC-2020-0001-2020-07-20.zip"')
     downloaded = tmp_path / "web.zip"
     downloaded.write_bytes(response.content)
     assert verify_bundle(downloaded).ok

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 from rich.table import Table
 from rich.text import Text
@@ -16,10 +14,9 @@ from tracker.cli.base import (
     out,
     with_workspace,
 )
-from tracker.core.errors import InputError
 from tracker.directory.loading import find_platform
-from tracker.directory.writing import write_platform_file
 from tracker.letters.loading import get_template
+from tracker.services.platforms import PlatformForm, save_platform
 from tracker.services.workspace import Workspace
 
 
@@ -103,27 +100,11 @@ def platform_add(ws: Workspace, slug: str, name: str, email: str, webform: str, 
                  reply_domain: tuple[str, ...], law: tuple[str, ...], language: str,
                  force: bool) -> None:
     """Add a platform (or override a shipped one) in this workspace's platforms/ folder."""
-    checked = now_for(ws).date()
-    contacts = [{"purpose": purpose, "channel": channel, "value": value, "region": region,
-                 "source": source, "checked": checked, "verified": True}
-                for channel, value in (("email", email), ("webform", webform)) if value]
-    if not contacts and not postal_address:
-        raise InputError("give at least one of --email, --webform or --postal-address")
-    if postal_address:
-        contacts.append({"purpose": purpose, "channel": "post", "value": postal_address,
-                         "region": region, "source": source, "checked": checked,
-                         "verified": True})
-    data: dict[str, Any] = {
-        "slug": slug.lower(), "name": name, "laws": list(law), "language": language,
-        "reply_domains": list(reply_domain),
-        "suggested_channel": contacts[0]["channel"], "contacts": contacts,
-    }
-    if entity or postal_address:
-        data["entities"] = [{"region": region, "name": entity or name,
-                             "address": postal_address, "source": source, "checked": checked,
-                             "verified": True}]
-    path = write_platform_file(ws.settings.platforms_dir, data, overwrite=force)
-    click.echo(f"added {slug.lower()}: {path}")
+    form = PlatformForm(slug=slug, name=name, source=source, email=email, webform=webform,
+                        purpose=purpose, entity=entity, postal_address=postal_address,
+                        region=region, reply_domains=reply_domain, laws=law, language=language)
+    saved = save_platform(ws, form, now_for(ws), overwrite=force)
+    click.echo(f"added {saved.slug}: {saved.path}")
 
 
 

@@ -8,15 +8,9 @@ from pathlib import Path
 import click
 
 from tracker.cli.base import TrackerGroup, echo, emit_json, main, now_for, with_workspace
-from tracker.core.inert import inert_line
 from tracker.evidence import EvidenceError, export_bundle, files_in_words, verify_bundle
+from tracker.evidence.verify import KEEP_HASH
 from tracker.services.workspace import Workspace
-
-# A bundle checks itself; only a hash kept outside it shows that it is the bundle that was made.
-KEEP_HASH = ("Keep this hash where the other side can see it (in the covering letter, say): "
-             "`tracker evidence verify` prints it for them to compare.")
-COMPARE_HASH = ("Compare it with the hash kept when the bundle was made (`tracker evidence` "
-                "printed it): only that shows this is the bundle that was made.")
 
 
 class _ExportByDefault(TrackerGroup):
@@ -68,14 +62,7 @@ def evidence_verify(file: Path, as_json: bool) -> None:
     if as_json:
         emit_json(result.as_dict())
     else:
-        if result.ok:
-            click.echo(f"OK: {files_in_words(result.verified)} verified")
-        for problem in result.problems:
-            echo(inert_line(problem))  # names of members of a zip from anywhere
-        if result.manifest_sha256 is not None:
-            click.echo(f"manifest.json SHA-256: {result.manifest_sha256}")
-            click.echo(COMPARE_HASH)
+        for line in result.lines():  # names of members of a zip from anywhere, made inert
+            echo(line)
     if not result.ok:
-        count = len(result.problems)
-        raise EvidenceError(f"{file}: {count} problem{'' if count == 1 else 's'} found; "
-                            "the bundle is not as it was exported")
+        raise EvidenceError(f"{file}: {result.verdict}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import tempfile
@@ -25,9 +24,9 @@ from tracker.core.inert import inert_json
 from tracker.report import (
     EXPORT_FIELDS,
     FORMATS,
-    build_weekly_report,
     export_requests,
-    platform_stats,
+    read_platform_stats,
+    read_weekly_report,
     render,
 )
 from tracker.report.formats import write_csv
@@ -80,7 +79,7 @@ def report() -> None:
 @report.command(name="weekly")
 @click.option("--as-of", default=None, help="Last day of the week (default: today).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="terminal",
-              help="terminal (default), markdown, html, csv or json.")
+              help="terminal (default), markdown, text, html, csv or json.")
 @click.option("--output", "-o", default=None, type=click.Path(dir_okay=False),
               help="Write to FILE (mode 0600, replaced atomically) instead of printing.")
 @click.option("--email", "send", is_flag=True,
@@ -99,10 +98,7 @@ def report_weekly(ws: Workspace, as_of: str | None, fmt: str, output: str | None
     now = now_for(ws)
     day = parse_day(as_of, "--as-of") or now.date()
     with paused_gc():  # building and rendering make plain data only (see paused_gc)
-        with db.transaction(ws.engine) as session:
-            built = build_weekly_report(ws, session, day)
-        if language:
-            built = dataclasses.replace(built, language=language)
+        built = read_weekly_report(ws, day, language)
         if send:
             detail = send_report(ws, built, now)
             if output:
@@ -123,8 +119,7 @@ def stats(ws: Workspace, as_of: str | None, as_json: bool) -> None:
     """Per platform: requests, answered share, median days to the first reply, longest silence;
     over all time and per year of the first letter."""
     day = parse_day(as_of, "--as-of") or now_for(ws).date()
-    with db.transaction(ws.engine) as session:
-        result = platform_stats(ws, session, day)
+    result = read_platform_stats(ws, day)
     if as_json:
         emit_json(result.to_dict())
         return

@@ -91,6 +91,11 @@ class ImapSettings:
     idle_renew_seconds: int = 540
     timeout: float = 60.0
 
+    @property
+    def effective_port(self) -> int:
+        """``port``, or the standard port for the TLS mode."""
+        return self.port or (993 if self.tls == "ssl" else 143)
+
 
 @dataclass(frozen=True)
 class ReportSettings:

@@ -22,18 +22,20 @@ day the caller passes in.
 from tracker.evidence.archive import write_zip
 from tracker.evidence.bundle import (
     Bundle,
+    BundleBytes,
     ExportResult,
     build_bundle,
-    bundle_zip,
+    build_bundle_bytes,
     collect_requests,
     export_bundle,
 )
 from tracker.evidence.entries import BundleContext, RequestEvidence
 from tracker.evidence.format import EvidenceError, files_in_words
-from tracker.evidence.verify import Problem, Verification, verify_bundle
+from tracker.evidence.verify import Problem, Verification, verify_bundle, verify_upload
 
 __all__ = [
     "Bundle",
+    "BundleBytes",
     "BundleContext",
     "EvidenceError",
     "ExportResult",
@@ -41,10 +43,11 @@ __all__ = [
     "RequestEvidence",
     "Verification",
     "build_bundle",
-    "bundle_zip",
+    "build_bundle_bytes",
     "collect_requests",
     "export_bundle",
     "files_in_words",
     "verify_bundle",
+    "verify_upload",
     "write_zip",
 ]

@@ -13,7 +13,7 @@ import tempfile
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from tracker.core.errors import InputError
 
@@ -39,16 +39,16 @@ def _zip_info(name: str) -> zipfile.ZipInfo:
     return info
 
 
-def _write_entries(fh: BinaryIO, files: Mapping[str, bytes]) -> None:
+def _write_archive(fh: IO[bytes], files: Mapping[str, bytes]) -> None:
     with zipfile.ZipFile(fh, "w") as archive:
         for name in sorted(files):
             archive.writestr(_zip_info(name), files[name], compresslevel=9)
 
 
 def zip_bytes(files: Mapping[str, bytes]) -> bytes:
-    """*files* as the reproducible zip `write_zip` writes, in memory (a download)."""
+    """*files* as the zip `write_zip` writes, byte for byte, in memory (for a download)."""
     buffer = io.BytesIO()
-    _write_entries(buffer, files)
+    _write_archive(buffer, files)
     return buffer.getvalue()
 
 
@@ -58,7 +58,7 @@ def write_zip(files: Mapping[str, bytes], path: Path, *, force: bool = False) ->
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w+b") as fh:
-            _write_entries(fh, files)
+            _write_archive(fh, files)
             fh.flush()
             os.fsync(fh.fileno())
             fh.seek(0)

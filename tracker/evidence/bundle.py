@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from tracker import __version__
 from tracker.core import clock
-from tracker.core.errors import NotFoundError, suggest
+from tracker.core.errors import InputError, NotFoundError, suggest
 from tracker.core.iso import iso_day, iso_utc
 from tracker.core.tags import parse_ref
 from tracker.evidence.archive import check_output, write_zip, zip_bytes
@@ -259,8 +259,7 @@ class ExportResult:
         return sha256_hex(self.bundle.files[MANIFEST])
 
 
-def make_bundle(ws: Workspace, refs: Sequence[str], as_of: date) -> Bundle:
-    """The bundle of *refs* as of *as_of* (read in one transaction), not yet a zip."""
+def _bundle_of(ws: Workspace, refs: Sequence[str], as_of: date) -> Bundle:
     with transaction(ws.engine) as session:
         items = collect_requests(ws, session, refs, as_of)
     context = BundleContext(generated_by=f"tracker {__version__}",
@@ -273,14 +272,71 @@ def export_bundle(ws: Workspace, refs: Sequence[str], path: Path, as_of: date, *
                   force: bool = False) -> ExportResult:
     """Build the bundle of *refs* as of *as_of* and write it to *path*."""
     check_output(path, force)  # before any work: the common mistake fails fast
-    bundle = make_bundle(ws, refs, as_of)
+    bundle = _bundle_of(ws, refs, as_of)
     digest = write_zip(bundle.files, path, force=force)
     return ExportResult(path=path, sha256=digest, size=path.stat().st_size, bundle=bundle)
 
 
-def bundle_zip(ws: Workspace, refs: Sequence[str], as_of: date) -> tuple[Bundle, bytes]:
-    """The bundle of *refs* as of *as_of* as the bytes of the zip `export_bundle` writes
-    (a download from the web face: the same bytes, the same hash)."""
-    bundle = make_bundle(ws, refs, as_of)
-    return bundle, zip_bytes(bundle.files)
+@dataclass(frozen=True)
+class BundleBytes:
+    """A bundle as the bytes of its zip (a download), the same bytes `export_bundle` writes."""
+
+    data: bytes
+    sha256: str
+    bundle: Bundle
+    filename: str  # what to save it as: evidence-<refs>-<as of>.zip
+
+    @property
+    def manifest_sha256(self) -> str:
+        return sha256_hex(self.bundle.files[MANIFEST])
+
+
+def build_bundle_bytes(ws: Workspace, refs: Sequence[str], as_of: date) -> BundleBytes:
+    """The evidence bundle of requests *refs* as of *as_of*, as zip bytes: every face that
+    offers a bundle for download calls this (the web's evidence and request pages)."""
+    if not refs:
+        raise InputError("choose at least one request for the bundle")
+    bundle = _bundle_of(ws, refs, as_of)
+    data = zip_bytes(bundle.files)
+    names = bundle.requests[0] if len(bundle.requests) == 1 else \
+        f"{bundle.requests[0]}-and-{len(bundle.requests) - 1}-more"
+    return BundleBytes(data=data, sha256=sha256_hex(data), bundle=bundle,
+                       filename=f"evidence-{names}-{as_of.isoformat()}.zip")
+
+
+def case_refs(ws: Workspace, case_id: int) -> list[str]:
+    """The references of case *case_id*'s requests (NotFoundError if there is no such case)."""
+    with transaction(ws.engine) as session:
+        if session.get(Case, case_id) is None:
+            raise NotFoundError(f"no case {case_id}")
+        return list(session.exec(select(Request.ref).where(Request.case_id == case_id)
+                                 .order_by(col(Request.ref))).all())
+
+
+@dataclass(frozen=True)
+class CaseChoice:
+    id: int
+    title: str
+    refs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RequestChoice:
+    ref: str
+    platform: str
+    state: str
+    case_id: int
+
+
+def bundle_choices(ws: Workspace) -> tuple[list[RequestChoice], list[CaseChoice]]:
+    """What a bundle can be made of: every request (by reference) and every case."""
+    with transaction(ws.engine) as session:
+        rows = session.exec(select(Request.ref, Request.platform_slug, Request.state,
+                                   Request.case_id).order_by(col(Request.ref))).all()
+        cases = session.exec(select(Case.id, Case.title).order_by(col(Case.id))).all()
+    requests = [RequestChoice(ref, platform, state, case_id)
+                for ref, platform, state, case_id in rows]
+    return requests, [CaseChoice(case_id or 0, title, tuple(r.ref for r in requests
+                                                              if r.case_id == case_id))
+                      for case_id, title in cases]
 

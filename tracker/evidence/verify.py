@@ -19,13 +19,25 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+from tracker.core.inert import inert_line
 from tracker.evidence.consistency import check_consistency
-from tracker.evidence.format import MANIFEST, MANIFEST_SUM, EvidenceError, sha256_hex
+from tracker.evidence.format import (
+    MANIFEST,
+    MANIFEST_SUM,
+    EvidenceError,
+    files_in_words,
+    sha256_hex,
+)
 from tracker.evidence.names import clashes, unsafe_entry, unsafe_name
 from tracker.evidence.schema import FileRecord, Manifest, read_events, read_manifest
 
+# A bundle checks itself; only a hash kept outside it shows that it is the bundle that was made.
+KEEP_HASH = ("Keep this hash where the other side can see it (in the covering letter, say): "
+             "`tracker evidence verify` prints it for them to compare.")
+COMPARE_HASH = ("Compare it with the hash kept when the bundle was made (`tracker evidence` "
+                "printed it): only that shows this is the bundle that was made.")
 MANIFEST_LIMIT = 64 * 1024 * 1024  # a manifest is read whole: refuse absurd ones
 SUM_LIMIT = 4096  # manifest.sha256 is one line of 81 bytes
 READ_MARGIN = 64 * 1024  # how far past its listed size a member is read before giving up
@@ -77,6 +89,23 @@ class Verification:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    def lines(self) -> list[str]:
+        """What `tracker evidence verify` prints, line by line; names from the zip made inert."""
+        found = [f"OK: {files_in_words(self.verified)} verified"] if self.ok else []
+        found += [inert_line(str(problem)) for problem in self.problems]
+        if self.manifest_sha256 is not None:
+            found += [f"manifest.json SHA-256: {self.manifest_sha256}", COMPARE_HASH]
+        return found
+
+    @property
+    def verdict(self) -> str:
+        """One line: verified, or how many problems were found."""
+        if self.ok:
+            return f"OK: {files_in_words(self.verified)} verified"
+        count = len(self.problems)
+        return (f"{count} problem{'' if count == 1 else 's'} found; the bundle is not as it "
+                "was exported")
 
     def as_dict(self) -> dict[str, Any]:
         return {"file": str(self.path), "ok": self.ok, "verified": self.verified,
@@ -294,10 +323,21 @@ def _read_events(archive: zipfile.ZipFile, infos: Mapping[str, zipfile.ZipInfo],
 
 def verify_bundle(path: Path) -> Verification:
     """Recompute every hash of the bundle at *path*; EvidenceError if it is not a zip at all."""
+    return _verify(path, path)
+
+
+def verify_upload(stream: IO[bytes], name: str) -> Verification:
+    """`verify_bundle` for a bundle sent to the web page: *stream* is the uploaded file
+    (seekable), *name* what its sender called it (shown, never opened)."""
+    return _verify(stream, Path(name or "upload.zip"))
+
+
+def _verify(source: Path | IO[bytes], path: Path) -> Verification:
     try:
-        archive = zipfile.ZipFile(path)
+        archive = zipfile.ZipFile(source)
     except (*_DAMAGE, struct.error) as exc:  # NotImplementedError: a garbled version field
-        raise EvidenceError(f"{path} is not a readable zip file ({exc})") from None
+        raise EvidenceError(f"{inert_line(str(path))} is not a readable zip file "
+                            f"({exc})") from None
     problems: list[Problem] = []
     with archive:
         infos = archive.infolist()

@@ -313,6 +313,28 @@ def get_template(
     raise not_found("letter template", template_id, ids, how)
 
 
+def template_versions(templates: Mapping[tuple[str, str], LetterTemplate],
+                      template_id: str) -> list[LetterTemplate]:
+    """Every language version of *template_id*, by language; NotFoundError with suggestions."""
+    found = sorted((t for (tid, _), t in templates.items() if tid == template_id),
+                   key=lambda t: t.language)
+    if not found:
+        ids = {tid for (tid, _) in templates}
+        raise not_found("letter template", template_id, ids,
+                        "templates are the files <id>.<language>.j2 in letter_templates/ and "
+                        "templates/")
+    return found
+
+
+def templates_by_id(templates: Mapping[tuple[str, str], LetterTemplate]
+                    ) -> list[list[LetterTemplate]]:
+    """The templates grouped by id (sorted), each group's language versions by language."""
+    groups: dict[str, list[LetterTemplate]] = {}
+    for (tid, _), template in sorted(templates.items()):
+        groups.setdefault(tid, []).append(template)
+    return list(groups.values())
+
+
 # --- variables -------------------------------------------------------------------------------
 
 

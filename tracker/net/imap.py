@@ -96,7 +96,7 @@ class Mailbox:
         self.settings = settings
         self._kind, self._secret = credentials
         self.host = settings.host.strip("[]")
-        self.port = settings.port or (993 if settings.tls == "ssl" else 143)
+        self.port = settings.effective_port
         self.where = f"{settings.host}:{self.port}"
         self.capabilities: frozenset[str] = frozenset()
         self._client: imapclient.IMAPClient | None = None

@@ -26,16 +26,22 @@ if TYPE_CHECKING:
     from tracker.report.export import EXPORT_FIELDS, export_requests
     from tracker.report.formats import FORMATS, render
     from tracker.report.mail import email_weekly_report
-    from tracker.report.model import WeeklyReport, build_weekly_report
-    from tracker.report.stats import PlatformReport, PlatformStats, platform_stats
+    from tracker.report.model import WeeklyReport, build_weekly_report, read_weekly_report
+    from tracker.report.stats import (
+        PlatformReport,
+        PlatformStats,
+        platform_stats,
+        read_platform_stats,
+    )
 
 # Where each public name lives.
 _MODULES = {
     "EXPORT_FIELDS": "export", "export_requests": "export",
     "FORMATS": "formats", "render": "formats",
     "email_weekly_report": "mail",
-    "WeeklyReport": "model", "build_weekly_report": "model",
+    "WeeklyReport": "model", "build_weekly_report": "model", "read_weekly_report": "model",
     "PlatformReport": "stats", "PlatformStats": "stats", "platform_stats": "stats",
+    "read_platform_stats": "stats",
 }
 
 __all__ = [
@@ -48,6 +54,8 @@ __all__ = [
     "email_weekly_report",
     "export_requests",
     "platform_stats",
+    "read_platform_stats",
+    "read_weekly_report",
     "render",
 ]
 

@@ -15,7 +15,7 @@ from tracker.report.model import WeeklyReport
 from tracker.report.rows import LINE_FIELDS, RequestLine
 from tracker.report.terminal import ROW_LIMIT, render_terminal
 
-FORMATS = ("terminal", "markdown", "html", "csv", "json")
+FORMATS = ("terminal", "markdown", "text", "html", "csv", "json")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -9,7 +10,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
+from tracker.core.errors import InputError
 from tracker.report.evaluate import Mail, evaluate_all
+from tracker.report.i18n import LANGUAGES
 from tracker.report.rows import DraftLetter, InboundMail, RequestLine, shallow
 from tracker.report.stats import PlatformStats, summarise_platforms
 from tracker.services.facts import counts_for_clock
@@ -17,6 +20,7 @@ from tracker.services.records import as_utc, utc_column
 from tracker.services.status import paused_gc, silence_order
 from tracker.services.triage import InboxItem
 from tracker.services.workspace import Workspace
+from tracker.store.db import transaction
 from tracker.store.models import Message, Request
 
 DUE_SOON_DAYS = 7
@@ -133,6 +137,17 @@ def build_weekly_report(ws: Workspace, session: Session, as_of: date) -> WeeklyR
     """The weekly report for the seven days ending on *as_of* (the organisation's dates)."""
     with paused_gc():
         return _build(ws, session, as_of)
+
+
+def read_weekly_report(ws: Workspace, as_of: date, language: str | None = None) -> WeeklyReport:
+    """`build_weekly_report` in a transaction of its own, in *language* (default: [report])."""
+    with transaction(ws.engine) as session:
+        built = build_weekly_report(ws, session, as_of)
+    if language and language != built.language:
+        if language not in LANGUAGES:
+            raise InputError(f"language {language!r}: the report speaks {', '.join(LANGUAGES)}")
+        built = dataclasses.replace(built, language=language)
+    return built
 
 
 def _build(ws: Workspace, session: Session, as_of: date) -> WeeklyReport:

@@ -15,6 +15,7 @@ from tracker.report.evaluate import Outcome, evaluate_all
 from tracker.report.rows import shallow
 from tracker.services.status import paused_gc
 from tracker.services.workspace import Workspace
+from tracker.store.db import transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,12 @@ class PlatformReport:
                 "all_time": [s.to_dict() for s in self.all_time],
                 "by_year": [{"year": year, "platforms": [s.to_dict() for s in stats]}
                             for year, stats in sorted(self.by_year.items())]}
+
+
+def read_platform_stats(ws: Workspace, as_of: date) -> PlatformReport:
+    """`platform_stats` in a transaction of its own (`tracker stats`, the web's statistics)."""
+    with transaction(ws.engine) as session:
+        return platform_stats(ws, session, as_of)
 
 
 def platform_stats(ws: Workspace, session: Session, as_of: date) -> PlatformReport:

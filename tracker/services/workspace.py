@@ -157,6 +157,10 @@ class Workspace:
     # Results a long-running face (the web) keeps while the record is unchanged
     # (tracker.services.memo); shared by the copies that act for each person.
     memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    # What copies of this workspace share and may see change: a shallow copy (the web face's
+    # one per signed-in person) keeps the same dict, so a reloaded directory reaches them all.
+    _shared: dict[str, Any] = field(default_factory=dict, init=False, repr=False,
+                                    compare=False)
 
     @cached_property
     def engine(self) -> Engine:
@@ -169,9 +173,19 @@ class Workspace:
         """True when the SQLite database cannot be written: it is then opened read-only."""
         return db.opens_read_only(self.settings.database_url)
 
-    @cached_property
+    @property
     def platforms(self) -> dict[str, Platform]:
-        return load_directory([self.settings.platforms_dir])
+        """The platform directory: shipped records with the workspace's own over them."""
+        directory: dict[str, Platform] | None = self._shared.get("platforms")
+        if directory is None:
+            directory = self.reload_platforms()
+        return directory
+
+    def reload_platforms(self) -> dict[str, Platform]:
+        """Read the directory again (after a platform file was written), for every copy."""
+        directory = load_directory([self.settings.platforms_dir])
+        self._shared["platforms"] = directory
+        return directory
 
     @cached_property
     def templates(self) -> dict[tuple[str, str], LetterTemplate]:
@@ -208,6 +222,19 @@ class Workspace:
     def close(self) -> None:
         if "engine" in self.__dict__:
             self.engine.dispose()
+
+
+def as_of_day(ws: Workspace, text: str | None, what: str = "as of") -> date:
+    """The day *text* names (YYYY-MM-DD), or today (`current_time`) when it is empty."""
+    from tracker.core.clock import check_day
+
+    if not text or not text.strip():
+        return current_time(ws).date()
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(f"{what} {text.strip()!r} is not a date; use YYYY-MM-DD") from None
+    return check_day(day, what)
 
 
 def current_time(ws: Workspace) -> datetime:

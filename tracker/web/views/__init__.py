@@ -1,6 +1,19 @@
 """The routes, one module per kind of page; `ROUTERS` is what the app includes."""
 
-from tracker.web.views import account, dashboard, message, people, request
+from tracker.web.views import (
+    account,
+    dashboard,
+    evidence,
+    letter_templates,
+    message,
+    people,
+    platforms,
+    reports,
+    request,
+    settings,
+)
 
 # The request page's /requests/{ref} comes after every other /requests/... route.
-ROUTERS = [account.router, dashboard.router, people.router, message.router, request.router]
+ROUTERS = [account.router, dashboard.router, people.router, platforms.router,
+           letter_templates.router, reports.router, evidence.router, settings.router,
+           message.router, request.router]

@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from tracker.core import clock
 from tracker.core.errors import InputError
 from tracker.core.tags import parse_ref
-from tracker.evidence import bundle_zip
+from tracker.evidence import build_bundle_bytes
 from tracker.mail.parsing import parse_message
 from tracker.services import actions, drafts, records, sending
 from tracker.services.files import MAX_FILE_BYTES
@@ -160,5 +160,5 @@ def reopen(request: Request, actor: Annotated[Actor, Depends(editor)], ref: str)
 @router.get("/{ref}/evidence.zip")
 def evidence(actor: Annotated[Actor, Depends(viewer)], ref: str) -> Response:
     """`tracker evidence REF` as of today, as a download: the same bytes, the same hash."""
-    bundle, data = bundle_zip(actor.ws, [ref], current_time(actor.ws).date())
-    return download(data, f"{bundle.requests[0]}-evidence.zip", "application/zip")
+    made = build_bundle_bytes(actor.ws, [ref], current_time(actor.ws).date())
+    return download(made.data, made.filename, "application/zip")
