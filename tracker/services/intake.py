@@ -187,6 +187,11 @@ def preview_request(ws: Workspace, spec: NewRequest, now: datetime) -> Preview:
         case = existing_case(session, spec.case_id) if spec.case_id is not None else None
         ref = next_ref(session, org.reference_prefix, today.year)
     variables = case_variables(plan.template, case.facts if case else {}, spec.variables)
+    missing = [v.name for v in plan.template.variables
+               if v.required and not variables.get(v.name, "").strip()]
+    if missing:  # said here in words for a form; the CLI's renderer names --var instead
+        raise InputError(f"missing values for {', '.join(missing)}: letter "
+                         f"{plan.template.label} needs every field marked required")
     case_title = case.title if case else spec.case_title or plan.template.title
     request = Request(ref=ref, case_id=spec.case_id or 0, platform_slug=plan.platform.slug,
                       template=plan.template.id, language=plan.language,
