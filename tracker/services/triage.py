@@ -79,10 +79,13 @@ def link_messages(ws: Workspace, message_ids: Sequence[int], ref: str, now: date
     if kind is not None and kind not in LINK_KINDS:
         raise InputError(f"--as {kind!r}: use one of {', '.join(LINK_KINDS)}")
     ids = _chosen(message_ids)
+    if not ref.strip():
+        raise InputError("choose the request to link the messages to")
     with transaction(ws.engine) as session:
+        messages = [_inbound(session, message_id) for message_id in ids]  # named first
         request = get_request(session, ref)
-        return [_link(ws, session, _inbound(session, message_id), request, now, kind,
-                      approve_domain) for message_id in ids]
+        return [_link(ws, session, message, request, now, kind, approve_domain)
+                for message in messages]
 
 
 def _chosen(message_ids: Sequence[int]) -> list[int]:
