@@ -27,7 +27,7 @@ from tracker.config.loading import load_settings
 from tracker.core.errors import TrackerError
 from tracker.letters.loading import example_variables, get_template
 from tracker.mail.authenticity import Trust
-from tracker.services import actions, drafts, sending, triage
+from tracker.services import actions, drafts, intake, sending, triage
 from tracker.services.inbound import Counts, Incoming, Source, store_messages
 from tracker.services.invariants import check_invariants
 from tracker.services.reading import build_index
@@ -114,7 +114,7 @@ class Office(RuleBasedStateMachine):
     @rule(platform=st.sampled_from(["zoom", "facebook"]), days=st.integers(0, 3))
     def create(self, platform: str, days: int) -> None:
         template = get_template(self.ws.templates, "account-suspension", "en")
-        spec = actions.NewRequest(platform=platform, template="account-suspension",
+        spec = intake.NewRequest(platform=platform, template="account-suspension",
                                   variables=example_variables(template))
         self.refs.append(actions.create_request(self.ws, spec, self._tick(days)).ref)
 

@@ -9,7 +9,6 @@ from pathlib import Path
 import click
 from rich.table import Table
 from rich.text import Text
-from sqlmodel import col, select
 
 from tracker.cli.base import (
     TrackerGroup,
@@ -23,17 +22,16 @@ from tracker.cli.base import (
 )
 from tracker.cli.status import print_status
 from tracker.core import clock
-from tracker.core.errors import InputError
 from tracker.core.iso import iso_day
 from tracker.core.tags import parse_ref
 from tracker.letters.loading import parse_var_assignments
 from tracker.report.console import cell
-from tracker.services import actions, compose, records, sending
+from tracker.services import actions, compose, intake, records, sending
 from tracker.services.files import read_file
 from tracker.services.overview import show_request
 from tracker.services.workspace import Workspace
 from tracker.store import db
-from tracker.store.models import Case, Channel, Resolution
+from tracker.store.models import Channel, Resolution
 
 
 @main.group(cls=TrackerGroup)
@@ -63,10 +61,8 @@ def request_new(ws: Workspace, platform_slug: str, template_name: str, case_titl
                 channel: str | None, language: str | None, deadline: str | None,
                 as_json: bool) -> None:
     """Create a draft request and print its reference."""
-    if case_title is not None and case_id is not None:
-        raise InputError("give --case or --case-id, not both")
-    spec = actions.NewRequest(platform=platform_slug, template=template_name, language=language,
-                              case_title=case_title, case_id=case_id,
+    spec = intake.new_request(platform=platform_slug, template=template_name,
+                              language=language, case_title=case_title, case_id=case_id,
                               variables=parse_var_assignments(list(variables)), to=to,
                               channel=channel, deadline=deadline)
     req = actions.create_request(ws, spec, now_for(ws))
@@ -139,11 +135,8 @@ def case() -> None:
 @with_workspace
 def case_list(ws: Workspace, as_json: bool) -> None:
     """List cases with their ids (for `request new --case-id`)."""
-    with db.transaction(ws.engine) as session:
-        cases = session.exec(select(Case).order_by(col(Case.id))).all()
-        rows = [{"id": c.id, "title": c.title, "account": c.account,
-                 "incident_on": iso_day(c.incident_on)}
-                for c in cases]
+    rows = [{"id": c.id, "title": c.title, "account": c.account,
+             "incident_on": iso_day(c.incident_on)} for c in intake.list_cases(ws)]
     if as_json:
         emit_json(rows)
         return

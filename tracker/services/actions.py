@@ -1,7 +1,8 @@
 """Use cases: create a request, draft, send or record letters, extend, close, reopen.
 
 Each function is one unit of work in one transaction; every change of a request goes through
-``record_event``. The CLI only parses arguments and calls these.
+``record_event``. The CLI only parses arguments and calls these. `NewRequest` (what a new
+request asks for) lives in `intake`, with the checks a preview shares.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from tracker.core import clock
 from tracker.core.deadlines import parse_rule
@@ -21,12 +22,16 @@ from tracker.core.errors import (
     StateError,
 )
 from tracker.core.iso import iso_day
-from tracker.core.tags import format_ref
-from tracker.directory.loading import find_platform
 from tracker.letters.loading import LetterTemplate, get_template
-from tracker.mail.addresses import check_address
 from tracker.services.compose import render_message
 from tracker.services.facts import derive
+from tracker.services.intake import (
+    NewRequest,
+    case_variables,
+    existing_case,
+    next_ref,
+    plan_request,
+)
 from tracker.services.records import (
     get_request,
     pending_letter,
@@ -38,7 +43,7 @@ from tracker.services.records import (
 from tracker.services.workspace import Workspace
 from tracker.store.db import MAX_ROW_ID, transaction
 from tracker.store.events import record_event
-from tracker.store.models import Case, Channel, Message, Platform, Request, Resolution, State
+from tracker.store.models import Case, Message, Platform, Request, Resolution, State
 
 MAX_REF_ATTEMPTS = 5
 
@@ -46,76 +51,22 @@ MAX_REF_ATTEMPTS = 5
 # ---------------------------------------------------------------- create
 
 
-@dataclass(frozen=True)
-class NewRequest:
-    """What `tracker request new` asks for."""
-
-    platform: str
-    template: str
-    language: str | None = None
-    case_title: str | None = None
-    case_id: int | None = None
-    variables: dict[str, str] | None = None
-    to: str | None = None
-    channel: str | None = None
-    deadline: str | None = None
-
-
-def _next_ref(session: Session, prefix: str, year: int) -> str:
-    stem = f"{prefix.upper()}-{year:04d}-"
-    refs = session.exec(select(Request.ref).where(col(Request.ref).startswith(stem))).all()
-    seq = max((int(r.rsplit("-", 1)[1]) for r in refs), default=0) + 1
-    return format_ref(prefix, year, seq)
-
-
-def _recipient(platform_contact: Any, to: str | None, channel: str | None) -> tuple[str, str]:
-    if to:
-        chosen = channel or ("email" if "@" in to and "://" not in to else "webform")
-        if chosen == Channel.EMAIL:
-            to = check_address("--to", to)
-        return to, chosen
-    if platform_contact is None:
-        return "", channel or Channel.EMAIL
-    if channel and channel != platform_contact.channel:
-        raise InputError(
-            f"the platform's contact is by {platform_contact.channel}, not {channel}; "
-            "give the address with --to"
-        )
-    return platform_contact.value, platform_contact.channel
-
 
 def create_request(ws: Workspace, spec: NewRequest, now: datetime) -> Request:
     """Create a draft request (and its case, if new) and return it."""
-    org = ws.settings.organisation
-    platform = find_platform(ws.platforms, spec.platform)
-    language = spec.language or org.language
-    template = get_template(ws.templates, spec.template, language)
-    if template.kind != "initial":
-        raise InputError(
-            f"template {template.id} is a follow-up letter; "
-            f"draft it on an existing request with `tracker follow-up REF --template {template.id}`"
-        )
-    if spec.channel and spec.channel not in set(Channel):
-        raise InputError(f"--channel {spec.channel!r}: use one of {', '.join(Channel)}")
-    contact = platform.contact_for(channel=spec.channel) if spec.channel else \
-        platform.default_recipient()
-    recipient, channel = _recipient(contact, spec.to, spec.channel)
-    deadline = spec.deadline or template.deadline or org.default_deadline
-    rule = parse_rule(deadline, default=org.default_deadline)
+    plan = plan_request(ws, spec)
+    platform, template, language = plan.platform, plan.template, plan.language
+    recipient, channel, rule = plan.recipient, plan.channel, plan.rule
     today = clock.local_date(now, ws.settings.tz)
     for attempt in range(MAX_REF_ATTEMPTS):
         try:
             with transaction(ws.engine) as session:
                 case = _case_for(session, spec, template)
-                variables = {**{k: str(v) for k, v in case.facts.items()},
-                             **(spec.variables or {})}
-                declared = {v.name for v in template.variables}
-                variables = {k: v for k, v in variables.items()
-                             if k in declared or k in (spec.variables or {})}
+                variables = case_variables(template, case.facts, spec.variables)
                 _snapshot_platform(session, platform.slug, platform.name, platform.to_dict(), now)
                 assert case.id is not None
                 request = Request(
-                    ref=_next_ref(session, org.reference_prefix, today.year),
+                    ref=next_ref(session, ws.settings.organisation.reference_prefix, today.year),
                     case_id=case.id, platform_slug=platform.slug, template=template.id,
                     language=language, recipient=recipient, channel=channel,
                     deadline_rule=rule.text, variables=variables, created_at=now, updated_at=now,
@@ -145,10 +96,7 @@ def create_request(ws: Workspace, spec: NewRequest, now: datetime) -> Request:
 
 def _case_for(session: Session, spec: NewRequest, template: LetterTemplate) -> Case:
     if spec.case_id is not None:
-        case = session.get(Case, spec.case_id) if 0 < spec.case_id <= MAX_ROW_ID else None
-        if case is None:
-            raise NotFoundError(f"no case {spec.case_id}; see `tracker case list`")
-        return case
+        return existing_case(session, spec.case_id)
     variables = spec.variables or {}
     incident_on = None
     if variables.get("incident_date"):

@@ -39,13 +39,12 @@ class Letter:
     message: Message
 
 
-def _context(ws: Workspace, session: Session, request: Request, message: Message,
-             letter_date: date, template: LetterTemplate,
-             messages: list[Message]) -> dict[str, Any]:
+def _context(ws: Workspace, request: Request, message: Message, letter_date: date,
+             template: LetterTemplate, messages: list[Message],
+             case_title: str) -> dict[str, Any]:
     org = ws.settings.organisation
     platform = ws.platforms.get(request.platform_slug)
     entity = platform.entity_for() if platform else None
-    case = session.get(Case, request.case_id)
     rule = parse_rule(request.deadline_rule, default=org.default_deadline)
     original: dict[str, Any] | None = None
     if template.kind == "follow-up":
@@ -80,7 +79,7 @@ def _context(ws: Workspace, session: Session, request: Request, message: Message
                      "address": entity.address if entity else ""},
         "request": {"ref": request.ref, "recipient": request.recipient,
                     "deadline": rule.describe(), "due_on": due_on},
-        "case": {"title": case.title if case else ""},
+        "case": {"title": case_title},
         "letter_date": letter_date,
         "original": original,
     }
@@ -173,10 +172,28 @@ def render_message(ws: Workspace, session: Session, request: Request, message: M
     """
     template = get_template(ws.templates, message.template, language or message.language)
     messages = request_messages(session, request)
-    context = _context(ws, session, request, message, letter_date, template, messages)
+    case = session.get(Case, request.case_id)
+    context = _context(ws, request, message, letter_date, template, messages,
+                       case.title if case else "")
     variables = {**message.variables,
                  **_filled(ws, request, message, template, messages, letter_date)}
     rendered = render_letter(template, variables, context)
+    return Letter(template=template, rendered=rendered, message=message)
+
+
+def render_unsaved(ws: Workspace, request: Request, message: Message, case_title: str,
+                   letter_date: date, language: str | None = None) -> Letter:
+    """Render the first letter of a request not stored yet (a preview before saving).
+
+    The same context and variables as `render_message` gives the letter once saved: a new
+    request has no other messages, so nothing here needs the database.
+    """
+    template = get_template(ws.templates, message.template, language or message.language)
+    if template.kind != "initial":
+        raise StateError(f"template {template.id} is a follow-up letter; only a first letter "
+                         "can be shown before its request exists")
+    context = _context(ws, request, message, letter_date, template, [], case_title)
+    rendered = render_letter(template, message.variables, context)
     return Letter(template=template, rendered=rendered, message=message)
 
 

@@ -14,7 +14,7 @@ from sqlmodel import col, select
 
 from tracker.config.loading import load_settings
 from tracker.core.tags import reply_address
-from tracker.services import actions, records, sending
+from tracker.services import actions, intake, records, sending
 from tracker.services.facts import StatusRow
 from tracker.services.importer import import_path
 from tracker.services.status import status_rows
@@ -47,9 +47,9 @@ def build_demo(path: Path) -> Workspace:
         "imap": {"trusted_authserv_ids": ["mx.hrgroup.example"]},
     }, env={})
     ws = Workspace(load_settings(path, env={}), env={}, actor="demo")
-    new = actions.NewRequest
+    new = intake.NewRequest
 
-    def create(spec: actions.NewRequest, day: str) -> str:
+    def create(spec: intake.NewRequest, day: str) -> str:
         return actions.create_request(ws, spec, _at(day)).ref
 
     def send(ref: str, day: str, channel: str = "email", note: str = "") -> None:

@@ -16,8 +16,10 @@ from tracker.core.errors import (
 )
 from tracker.mail.outbound import Outgoing
 from tracker.net import smtp as mailer
+from tracker.services.actions import create_request
 from tracker.services.compose import compose_email, compose_record
 from tracker.services.drafts import draft_of
+from tracker.services.intake import NewRequest, plan_request
 from tracker.services.records import get_request, pending_letter, request_messages, settle_state
 from tracker.services.workspace import Workspace
 from tracker.store.db import transaction
@@ -152,4 +154,29 @@ def mark_sent(ws: Workspace, ref: str, on: datetime, channel: str, note: str,
                      note=note, recorded=True)
         return message
 
+@dataclass(frozen=True)
+class SentNew:
+    """What `create_and_send` did: the request saved, and its letter sent or why not."""
 
+    ref: str
+    result: SendResult | None
+    error: str
+
+
+def create_and_send(ws: Workspace, spec: NewRequest, now: datetime) -> SentNew:
+    """Create the request *spec* asks for and send its letter by SMTP at once.
+
+    The request is saved first, so that a failed send leaves it a draft to send again, and
+    *error* says why it did not go; a letter that goes by web form or post is refused before
+    anything is saved.
+    """
+    plan = plan_request(ws, spec)
+    if plan.channel != Channel.EMAIL:
+        raise StateError(f"this letter goes by {plan.channel} to {plan.recipient or '(no address)'}"
+                         "; save the draft, submit it there, then record it as sent")
+    mailer.check_smtp_settings(ws.settings.smtp)  # before saving: no draft for a mistake here
+    request = create_request(ws, spec, now)
+    try:
+        return SentNew(request.ref, send_request(ws, request.ref, now), "")
+    except TrackerError as exc:
+        return SentNew(request.ref, None, str(exc))

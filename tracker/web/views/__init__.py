@@ -4,8 +4,10 @@ from tracker.web.views import (
     account,
     dashboard,
     evidence,
+    inbox,
     letter_templates,
     message,
+    new_request,
     people,
     platforms,
     reports,
@@ -14,6 +16,6 @@ from tracker.web.views import (
 )
 
 # The request page's /requests/{ref} comes after every other /requests/... route.
-ROUTERS = [account.router, dashboard.router, people.router, platforms.router,
-           letter_templates.router, reports.router, evidence.router, settings.router,
-           message.router, request.router]
+ROUTERS = [account.router, dashboard.router, people.router, new_request.router, inbox.router,
+           platforms.router, letter_templates.router, reports.router, evidence.router,
+           settings.router, message.router, request.router]
