@@ -8,6 +8,7 @@ and checked with axe-core: no serious or critical accessibility violation anywhe
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -133,7 +134,7 @@ def test_admin_pages_and_an_account_added_in_the_browser(site: Site, page: Any) 
     sign_in(page, site.url, "admin", PASSWORD)
     visit(page, site, "/users", "users")
     page.get_by_label("Name", exact=True).fill("dora")
-    page.get_by_label("Password").fill("dora's long passphrase")
+    page.get_by_label("Password", exact=True).fill("dora's long passphrase")
     page.get_by_label("Role", exact=True).select_option("editor")
     page.get_by_role("button", name="Add").click()
     assert "added dora (editor)" in page.get_by_role("status").inner_text()
@@ -143,3 +144,127 @@ def test_admin_pages_and_an_account_added_in_the_browser(site: Site, page: Any) 
         assert ("dora", "editor") in {(u.name, u.role) for u in users.list_users(ws)}
     finally:
         ws.close()
+
+
+def _reply(subject: str, sender: str, in_reply_to: str = "") -> bytes:
+    """A reply as it arrives now, with our border's Authentication-Results for its domain."""
+    import random
+    from email import policy
+    from email.message import EmailMessage
+    from email.utils import format_datetime
+
+    domain = sender.rpartition("@")[2]
+    now = format_datetime(datetime.now(UTC))
+    msg = EmailMessage()
+    msg["Authentication-Results"] = (f"mx.hrgroup.example; dkim=pass header.d={domain}; "
+                                     f"dmarc=pass header.from={domain}")
+    msg["Received"] = (f"from mail.{domain} (mail.{domain} [192.0.2.7]) by mx.hrgroup.example "
+                       f"(Postfix) with ESMTPS id 4TqZ; {now}")
+    msg["From"], msg["To"], msg["Subject"], msg["Date"] = sender, USER, subject, now
+    msg["Message-ID"] = f"<{random.getrandbits(64):x}@{domain}>"
+    if in_reply_to:
+        msg["In-Reply-To"] = msg["References"] = in_reply_to
+    msg.set_content("We have reviewed the suspension of your account and will answer in full.")
+    return msg.as_bytes(policy=policy.SMTP)
+
+
+def _until(page: Any, url: str, text: str, seconds: float = 60) -> None:
+    """Reload *url* until the page shows *text* (mail arrives through the server's watcher)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        page.goto(url)
+        if text in page.inner_text("main"):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"{url} never showed {text!r}: {page.inner_text('main')[:2000]}")
+
+
+def test_the_whole_cycle_in_the_browser(site: Site, page: Any, tmp_path: Path) -> None:
+    """Create a request with the guided form, preview it in both languages, send it to the SMTP
+    server, see the reply Dovecot delivers appear (the watcher runs inside `tracker serve`),
+    link a help-desk answer from the inbox, extend, close, download the evidence bundle and
+    verify it by upload."""
+    import email
+    from email import policy
+
+    page.on("dialog", lambda dialog: dialog.accept())  # the "are you sure?" of data-confirm
+    sign_in(page, site.url, "editor", PASSWORD)
+    visit(page, site, "/requests/new", "new-request")
+    page.locator("#f-platform").select_option("zoom")
+    page.locator("#f-template").select_option("account-suspension")
+    page.get_by_role("button", name="Show the fields for this platform and template").click()
+    ws = site.ws()
+    try:
+        template = ws.templates[("account-suspension", "en")]
+    finally:
+        ws.close()
+    for variable in template.variables:
+        page.locator(f'[name="var.{variable.name}"]').fill(variable.example or "a value")
+    photograph(page, "new-request-filled")
+    page.get_by_role("button", name="Preview the letter").click()
+    english, chinese = page.locator("#letter-en"), page.locator("#letter-zh-Hans")
+    assert english.is_visible() and chinese.is_visible()
+    assert "account" in english.inner_text().lower()
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in chinese.inner_text())
+    photograph(page, "new-request-preview")
+    assert serious_violations(page) == []
+    page.get_by_label("I have read the letter").check()
+    page.get_by_role("button", name="Send now").click()
+    page.wait_for_url(f"{site.url}/requests/HC-*")
+    ref = page.url.rsplit("/", 1)[1]
+    assert len(site.smtp.messages) == 1
+    sent = email.message_from_bytes(site.smtp.messages[0].raw, policy=policy.default)
+    assert f"[{ref}]" in str(sent["Subject"])
+    visit(page, site, f"/requests/{ref}", "request-sent")
+    # While it waits, the platform asks for two more weeks.
+    page.get_by_label("By how long").fill("14d")
+    page.get_by_label("Who extended it and why").fill("they asked for two more weeks")
+    page.get_by_role("button", name="Extend", exact=True).click()
+    assert "extended" in page.get_by_role("status").inner_text()
+
+    # The platform answers; the watcher inside the server stores it.
+    site.imap.append(_reply(f"Re: {sent['Subject']}", "legal@zoom.us",
+                            str(sent["Message-ID"])))
+    _until(page, f"{site.url}/requests/{ref}", "answered")
+    photograph(page, "request-answered")
+    # A help desk answers from a domain the directory does not list: it waits in the inbox.
+    site.imap.append(_reply(f"[{ref}] About your letter", "agent@zoom.zendesk.com"))
+    _until(page, f"{site.url}/inbox", "agent@zoom.zendesk.com")
+    photograph(page, "inbox")
+    assert serious_violations(page) == []
+    item = page.locator("article, li, section").filter(has_text="agent@zoom.zendesk.com").last
+    item.get_by_label("for the request's platform").check()
+    item.get_by_role("button", name="Link", exact=True).click()
+    assert "linked" in page.get_by_role("status").inner_text()
+
+    # Close.
+    page.goto(f"{site.url}/requests/{ref}")
+    page.get_by_label("How it ended").select_option("answered")
+    page.get_by_role("button", name="Close the request").click()
+    assert "closed" in page.get_by_role("status").inner_text()
+    photograph(page, "request-closed")
+    timeline = page.locator("#h-timeline ~ *").first.inner_text()
+    assert "editor" in timeline  # who did what
+
+    # The evidence bundle, downloaded and verified by upload.
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download the evidence bundle (.zip)").click()
+    bundle = tmp_path / download.value.suggested_filename
+    download.value.save_as(bundle)
+    visit(page, site, "/evidence", "evidence")
+    page.get_by_label("Bundle (.zip)").set_input_files(str(bundle))
+    page.get_by_role("button", name="Verify", exact=True).click()
+    result = page.inner_text("main")
+    assert re.search(r"OK: \d+ files .* verified", result), result
+    photograph(page, "evidence-verified")
+    assert serious_violations(page) == []
+
+
+@pytest.mark.parametrize("path", ["/platforms", "/platforms/zoom", "/templates",
+                                  "/templates/account-suspension", "/report", "/stats",
+                                  "/settings", "/inbox", "/requests/new"])
+def test_every_page_is_accessible(site: Site, page: Any, path: str) -> None:
+    sign_in(page, site.url, "admin", PASSWORD)
+    visit(page, site, path, "page" + path.replace("/", "-"))
