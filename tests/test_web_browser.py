@@ -168,17 +168,20 @@ def _reply(subject: str, sender: str, in_reply_to: str = "") -> bytes:
     return msg.as_bytes(policy=policy.SMTP)
 
 
-def _until(page: Any, url: str, text: str, seconds: float = 60) -> None:
-    """Reload *url* until the page shows *text* (mail arrives through the server's watcher)."""
+def _until(page: Any, url: str, selector: str, text: str, seconds: float = 60) -> None:
+    """Reload *url* until its *selector* shows *text* (mail comes through the server's
+    watcher)."""
     import time
 
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         page.goto(url)
-        if text in page.inner_text("main"):
+        found = page.locator(selector)
+        if found.count() and text in found.first.inner_text():
             return
         time.sleep(0.5)
-    raise AssertionError(f"{url} never showed {text!r}: {page.inner_text('main')[:2000]}")
+    raise AssertionError(f"{url} never showed {text!r} in {selector}: "
+                         f"{page.inner_text('main')[:2000]}")
 
 
 def test_the_whole_cycle_in_the_browser(site: Site, page: Any, tmp_path: Path) -> None:
@@ -227,11 +230,11 @@ def test_the_whole_cycle_in_the_browser(site: Site, page: Any, tmp_path: Path) -
     # The platform answers; the watcher inside the server stores it.
     site.imap.append(_reply(f"Re: {sent['Subject']}", "legal@zoom.us",
                             str(sent["Message-ID"])))
-    _until(page, f"{site.url}/requests/{ref}", "answered")
+    _until(page, f"{site.url}/requests/{ref}", "p.state strong", "answered")
     photograph(page, "request-answered")
     # A help desk answers from a domain the directory does not list: it waits in the inbox.
     site.imap.append(_reply(f"[{ref}] About your letter", "agent@zoom.zendesk.com"))
-    _until(page, f"{site.url}/inbox", "agent@zoom.zendesk.com")
+    _until(page, f"{site.url}/inbox", "main", "agent@zoom.zendesk.com")
     photograph(page, "inbox")
     assert serious_violations(page) == []
     item = page.locator("article, li, section").filter(has_text="agent@zoom.zendesk.com").last
