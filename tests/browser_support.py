@@ -91,10 +91,10 @@ def sign_in(page: Any, base: str, name: str, password: str) -> None:
     page.wait_for_url(re.compile(r"^(?!.*/login).*$"))
 
 
-def photograph(page: Any, name: str) -> Path:
+def photograph(page: Any, name: str, *, full_page: bool = True) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     return path
 
 

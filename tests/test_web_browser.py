@@ -271,3 +271,28 @@ def test_the_whole_cycle_in_the_browser(site: Site, page: Any, tmp_path: Path) -
 def test_every_page_is_accessible(site: Site, page: Any, path: str) -> None:
     sign_in(page, site.url, "admin", PASSWORD)
     visit(page, site, path, "page" + path.replace("/", "-"))
+
+
+def test_the_demo_in_the_browser(chromium: Any, tmp_path: Path, _demo_template: Path) -> None:
+    """The demo workspace's pages, full of data (a forged-looking reply, a bounce, an
+    extension), pass axe; their photographs are the README's (docs/images/)."""
+    import shutil
+
+    path = tmp_path / "demo"
+    shutil.copytree(_demo_template, path)
+    served = Served(path, {"TRACKER_TODAY": "2020-07-20"}, tmp_path / "serve.log")
+    context = chromium.new_context(viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    try:
+        sign_in(page, served.url, "editor", PASSWORD)
+        for name, where in [("demo-dashboard", "/"), ("demo-request", "/requests/HC-2020-0001"),
+                            ("demo-inbox", "/inbox"), ("demo-report", "/report")]:
+            page.goto(served.url + where)
+            photograph(page, name, full_page=name != "demo-request")
+            assert serious_violations(page) == [], where
+        page.goto(served.url + "/requests/HC-2020-0001")
+        assert "suspicious" in page.locator("p.state").inner_text()
+    finally:
+        context.close()
+        served.stop()
+    assert "Traceback" not in served.output()
