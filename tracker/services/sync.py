@@ -20,7 +20,7 @@ import bisect
 import contextlib
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 
 from sqlmodel import Session, select
@@ -41,6 +41,9 @@ from tracker.store.models import FolderState, utcnow
 
 log = logging.getLogger("tracker.sync")
 BATCH = 500  # headers per FETCH
+# Headers screened before the messages they need are fetched and stored together: a store reads
+# the database a few times whatever its size, so fewer, bigger ones cost less (~5 ms each).
+STORE_EVERY = 2_000
 # Messages screened per transaction: the checkpoint and what was stored commit together; a crash
 # costs at most this many messages screened again (each commit waits for the disk).
 COMMIT_EVERY = 2_000
@@ -207,7 +210,7 @@ def sync_folder(ws: Workspace, mailbox: Mailbox, folder: str, counts: Counts, *,
     with contextlib.ExitStack() as open_transaction:
         writing: Session | None = None
         uncommitted = 0
-        for chunk, headers in mailbox.header_batches(uids, batch=BATCH):
+        for chunk, headers in _joined(mailbox.header_batches(uids, batch=BATCH), STORE_EVERY):
             if writing is None:
                 writing = open_transaction.enter_context(transaction(ws.engine))
             counts.screened += len(headers)
@@ -228,6 +231,22 @@ def sync_folder(ws: Workspace, mailbox: Mailbox, folder: str, counts: Counts, *,
                 open_transaction.close()  # commit the checkpoint with what it covers
                 writing, uncommitted = None, 0
     return info
+
+
+def _joined(batches: Iterable[tuple[list[int], list[tuple[int, bytes]]]], size: int
+            ) -> Iterator[tuple[list[int], list[tuple[int, bytes]]]]:
+    """Consecutive header *batches* joined until they ask for *size* UIDs (the last one may
+    ask for fewer): one chunk, screened, fetched and stored in UID order as one batch would."""
+    chunk: list[int] = []
+    headers: list[tuple[int, bytes]] = []
+    for asked, blocks in batches:
+        chunk += asked
+        headers += blocks
+        if len(chunk) >= size:
+            yield chunk, headers
+            chunk, headers = [], []
+    if chunk:
+        yield chunk, headers
 
 
 class _ChunkReader:
