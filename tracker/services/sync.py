@@ -43,7 +43,7 @@ log = logging.getLogger("tracker.sync")
 BATCH = 500  # headers per FETCH
 # Headers screened before the messages they need are fetched and stored together: a store reads
 # the database a few times whatever its size, so fewer, bigger ones cost less (~5 ms each).
-STORE_EVERY = 2_000
+STORE_EVERY = 1_000
 # Messages screened per transaction: the checkpoint and what was stored commit together; a crash
 # costs at most this many messages screened again (each commit waits for the disk).
 COMMIT_EVERY = 2_000
@@ -264,18 +264,17 @@ class _ChunkReader:
         chunk, or those before the first message that could not be fetched) and those lost."""
         sent = self.sent_folder
         set_aside: dict[int, bytes] = {}
-        lowered: dict[int, bytes] = {}
+        aside = _SetAside()
         wanted = []
-        for uid, header in headers:
-            keep, lowered[uid] = self.screen.screen(header, sent_folder=sent)
+        for uid, header in sorted(headers):
+            keep, lowered = self.screen.screen(header, sent_folder=sent)
             if keep:
                 wanted.append(uid)
-                del lowered[uid]
             else:
                 set_aside[uid] = header
+                aside.add(uid, lowered)
         fetched, missing = self._fetch(wanted)
         order = [uid for uid in chunk if not missing or uid < min(missing)]
-        aside = _SetAside(lowered)
         pos = 0
         while pos < len(order):
             todo = [uid for uid in order[pos:] if uid in fetched]
@@ -291,10 +290,9 @@ class _ChunkReader:
             pos = order.index(todo[stored.consumed - 1]) + 1
             again = []
             for uid in order[pos:]:
-                if uid in set_aside and Screen.mentions(lowered[uid], stored.learned):
-                    header, _ = set_aside.pop(uid), lowered.pop(uid)
-                    if self.screen(header, sent_folder=sent):
-                        again.append(uid)
+                if uid in set_aside and Screen.mentions(aside.lowered(uid), stored.learned) \
+                        and self.screen(set_aside.pop(uid), sent_folder=sent):
+                    again.append(uid)
             more, lost = self._fetch(again)
             fetched.update(more)
             if lost:
@@ -311,33 +309,30 @@ class _ChunkReader:
 
 
 class _SetAside:
-    """The headers of a chunk the screen set aside, lower-cased by UID, looked at again only
-    once a stored message taught something (in a chunk that teaches nothing, never joined)."""
+    """The headers of a chunk the screen set aside, lower-cased, all in one string in UID order:
+    one search finds whether a fact appears in any header after a given message (thousands of
+    checks in a first sync), and each is kept once (a chunk is thousands of headers)."""
 
-    def __init__(self, lowered: dict[int, bytes]) -> None:
-        self.lowered = lowered
-        self._joined = False
+    def __init__(self) -> None:
         self._uids: list[int] = []
         self._starts: list[int] = []
-        self._blob = b""
+        self._blob = bytearray()
 
-    def _join(self) -> None:
-        """All of them in one string, in UID order, as they were at the first call: one search
-        finds whether a fact appears in any header after a given message (thousands of
-        checks in a first sync)."""
-        if self._joined:
-            return
-        self._joined = True
-        self._uids = sorted(self.lowered)
-        offset = 0
-        for uid in self._uids:
-            self._starts.append(offset)
-            offset += len(self.lowered[uid]) + 1
-        self._blob = b"\0".join(self.lowered[uid] for uid in self._uids)
+    def add(self, uid: int, lowered: bytes) -> None:
+        """Keep *lowered*, the header of *uid* (above every UID added before) lower-cased."""
+        self._uids.append(uid)
+        self._starts.append(len(self._blob))
+        self._blob += lowered
+        self._blob += b"\0"
+
+    def lowered(self, uid: int) -> bytes:
+        """The lower-cased header of *uid*, one that was added."""
+        at = bisect.bisect_left(self._uids, uid)
+        end = self._starts[at + 1] if at + 1 < len(self._starts) else len(self._blob)
+        return bytes(self._blob[self._starts[at]:end - 1])
 
     def matters(self, item: Incoming, facts: list[Fact]) -> bool:
         """Could what *item* taught make a message set aside after it relevant?"""
-        self._join()
         first = bisect.bisect_right(self._uids, item.source.uid or 0)
         return first < len(self._uids) and any(
             self._blob.find(needle, self._starts[first]) != -1
