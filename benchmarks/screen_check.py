@@ -2,13 +2,13 @@
 
     python benchmarks/screen_check.py [--cases 200000] [--seed 1]
 
-``tracker.services.sync.Screen.may_concern`` may only say "no" when the full screen (parse the
-header, then the matching rules) says "no" too. This feeds both the same headers and fails on
-the first message the pre-screen would have dropped: synthetic everyday mail and replies
-(benchmarks/mailgen.py), the sample messages in tests/data, and many mutations of them with
-the tricky spellings the pre-screen must see through or hand over (comments inside addresses,
-folded and unbracketed Message-IDs, encoded-word subjects, tag addresses, platform subdomains,
-bounces, 8-bit bytes, lone CRs, duplicate and misplaced fields).
+``tracker.services.sync.Screen.may_concern`` may only say "no" when the full screen
+(``Screen.concerns``: parse the header, then the matching rules) says "no" too. This feeds both
+the same headers and fails on the first message the pre-screen would have dropped: synthetic
+everyday mail and replies (benchmarks/mailgen.py), the sample messages in tests/data, and many
+mutations of them with the tricky spellings the pre-screen must see through or hand over
+(comments inside addresses, folded and unbracketed Message-IDs, encoded-word subjects, tag
+addresses, platform subdomains, bounces, 8-bit bytes, lone CRs, duplicate and misplaced fields).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import mailgen  # noqa: E402
 
 from tracker.core.tags import reply_address  # noqa: E402
 from tracker.mail.matching import MatchIndex  # noqa: E402
-from tracker.services.sync import Screen, _looks_relevant  # noqa: E402
+from tracker.services.sync import Screen  # noqa: E402
 
 SECRET = b"screen-check"
 OURS = "<hc-2026-0001.4b06cd1f0194709e7c51@hrgroup.example>"
@@ -125,7 +125,7 @@ def check(cases: int, seed: int) -> tuple[int, int, int]:
         headers.append(mutate(rng, rng.choice(base)))
     for header in headers:
         for sent in (False, True):
-            full = _looks_relevant(header, INDEX, sent_folder=sent)
+            full = screen.concerns(header, sent_folder=sent)
             maybe = screen.may_concern(header, sent_folder=sent)
             checked += 1
             kept += full

@@ -388,7 +388,8 @@ def test_header_batches_ask_ahead_while_messages_are_fetched(dovecot: DovecotSer
         assert [m.raw for m in box.fetch_messages(asked)] == [raws[uid] for uid in asked]
         # The next batch was read before the messages were asked for; the one after it went
         # out as soon as they were read, so the server works while the caller stores them.
-        in_flight = box._in_flight.uids if box._in_flight else None
+        flight = box._fetches.in_flight if box._fetches else None
+        in_flight = flight.uids if flight else None
         assert in_flight == (groups[number + 2] if number + 2 < len(groups) else None)
     assert box.uids_above(8) == [9]  # nothing left over on the wire
 

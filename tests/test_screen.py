@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 import screen_check
 from screen_check import INDEX, OURS, TAG
 
-from tracker.services.sync import Screen, _looks_relevant
+from tracker.services.sync import Screen
 
 EVERYDAY = (b"From: A Colleague <colleague@partner.example>\r\nTo: inquiries@hrgroup.example\r\n"
             b"Subject: Lunch on Friday\r\nMessage-ID: <1@partner.example>\r\n"
@@ -39,12 +39,12 @@ def header(*lines: str) -> bytes:
 ], ids=lambda lines: lines[0][:40])
 def test_relevant_headers_pass_the_pre_screen(lines: tuple[str, ...]) -> None:
     raw = header(*lines)
-    assert _looks_relevant(raw, INDEX)
+    assert Screen(INDEX).concerns(raw)
     assert Screen(INDEX).may_concern(raw)
 
 
 def test_everyday_mail_is_screened_out_without_a_parse() -> None:
-    assert not _looks_relevant(EVERYDAY, INDEX)
+    assert not Screen(INDEX).concerns(EVERYDAY)
     assert not Screen(INDEX).may_concern(EVERYDAY)
     assert not Screen(INDEX).may_concern(EVERYDAY, sent_folder=True)
 

@@ -14,6 +14,7 @@ injects (``dnsfunc``); without it dkimpy queries real DNS.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -109,6 +110,14 @@ def _judge_header(header: Any, from_domain: str) -> tuple[Authenticity, list[str
     return "unverified", [*failures, *notes] or [f"no usable results from {server}"]
 
 
+@functools.lru_cache(maxsize=1024)
+def _parse_value(value: str) -> Any:
+    """One Authentication-Results value parsed by authres (~0.4 ms each), kept: the border
+    writes the same results for every message of a sender, and a sync reads thousands. The
+    parsed header is only read, never changed; a value authres rejects raises again."""
+    return authres.AuthenticationResultsHeader.parse_value(value)
+
+
 def _parsed(values: Sequence[str], trust: Trust) -> Any:
     """The trusted headers' results as one header: where a method appears twice (OpenDKIM
     and OpenDMARC writing separate headers), the topmost, the later check, wins."""
@@ -117,7 +126,7 @@ def _parsed(values: Sequence[str], trust: Trust) -> Any:
     for value in values:
         if trust.provider == "microsoft365":
             value = normalised(value)
-        header = authres.AuthenticationResultsHeader.parse_value(value)
+        header = _parse_value(value)
         server = server or header.authserv_id
         for result in header.results:
             results.setdefault(str(result.method).lower(), result)

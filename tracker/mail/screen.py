@@ -45,7 +45,9 @@ class ScreenFields(NamedTuple):
     finds there is, whitespace removed, inside ``b"".join(b"".join(ids).split())``; `message_ids`
     gives them exactly. ``subject`` is the first Subject value as raw bytes (`subject_text` gives
     ``parse_headers``' subject exactly). ``report`` is False when its ``content_type`` cannot be
-    multipart/report. Reading them costs a few microseconds; decoding is left to whoever needs it.
+    multipart/report. ``lowered`` is the whole header block lower-cased, for a caller that
+    searches it again later. Reading them costs a few microseconds; decoding is left to whoever
+    needs it.
     """
 
     sender: bytes
@@ -53,6 +55,7 @@ class ScreenFields(NamedTuple):
     ids: list[bytes]
     subject: bytes
     report: bool
+    lowered: bytes = b""
 
     def message_ids(self) -> tuple[str, ...]:
         """``in_reply_to + references`` as ``parse_headers`` gives them, but lower-cased."""
@@ -101,7 +104,8 @@ def screen_fields(header_bytes: bytes) -> ScreenFields | None:
     lone CR, which also ends a line for the feedparser). Never raises."""
     if not header_bytes.isascii() or _LONE_CR.search(header_bytes):
         return None
-    low = b"\n" + header_bytes.lower()
+    lowered = header_bytes.lower()
+    low = b"\n" + lowered
     found: tuple[list[bytes], list[bytes], list[bytes], list[bytes]] = ([], [], [], [])
     for name, value in _SCREEN_FIELD.findall(low):
         found[_SCREEN_ROLE[name]].append(value)
@@ -113,5 +117,5 @@ def screen_fields(header_bytes: bytes) -> ScreenFields | None:
     return ScreenFields(
         sender=b"".join(b",".join(senders).split()),
         recipients=b"".join(b",".join(recipients).split()),
-        ids=ids, subject=subject, report=b"multipart/report" in low,
+        ids=ids, subject=subject, report=b"multipart/report" in low, lowered=lowered,
     )

@@ -15,8 +15,9 @@ The mailbox belongs to the people who use it; tracker is a guest. So:
 Every failure is one :class:`MailboxError` line saying what happened and what to check. A
 connection lost mid-session (network error, server BYE, crash) is :class:`MailboxDisconnected`:
 the caller reconnects and carries on from its checkpoint. Beside this module: `imap_login` (the
-settings, the secret, failures explained), `imap_parse` (answers read into typed values) and
-`pipeline` (the one place that uses imaplib's internals).
+settings, the secret, failures explained), `imap_parse` (answers read into typed values),
+`imap_batches` (header FETCHes asked for ahead) and `pipeline` (the one place that uses
+imaplib's internals).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ import contextlib
 import imaplib
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
@@ -33,14 +33,9 @@ import imapclient
 
 from tracker.config.settings import ImapSettings
 from tracker.core.errors import TrackerError, suggest
+from tracker.net.imap_batches import HeaderFetches, chunks
 from tracker.net.imap_login import check_imap_settings, explain_failure, server_text
-from tracker.net.imap_parse import (
-    FetchedMessage,
-    FolderInfo,
-    fetched_messages,
-    folder_info,
-    header_blocks,
-)
+from tracker.net.imap_parse import FetchedMessage, FolderInfo, fetched_messages, folder_info
 from tracker.net.pipeline import Pipeline
 from tracker.net.tls import tls_context
 
@@ -55,36 +50,6 @@ class MailboxError(TrackerError):
 
 class MailboxDisconnected(MailboxError):
     """The connection dropped mid-session (network, server BYE, crash); reconnect to go on."""
-
-
-def _chunks(uids: list[int], size: int) -> Iterator[list[int]]:
-    if size < 1:
-        raise ValueError("batch must be at least 1")
-    for start in range(0, len(uids), size):
-        yield uids[start:start + size]
-
-
-@dataclass
-class _InFlight:
-    """A header FETCH sent but not yet read: the server prepares it while tracker works."""
-
-    tag: bytes
-    uids: list[int]
-    blocks: dict[int, bytes] | None = None
-
-
-@dataclass
-class _Ahead:
-    """The header batches of one `Mailbox.header_batches`: which are asked for, which read."""
-
-    groups: list[list[int]]
-    current: int = 0  # the batch being handed over
-    flights: dict[int, _InFlight] = field(default_factory=dict)  # sent, not yet handed over
-
-    def next_to_send(self) -> int | None:
-        """The batch to ask for next, if any: at most two ahead of the current one."""
-        following = self.current + 1 + len(self.flights)
-        return following if following < min(len(self.groups), self.current + 3) else None
 
 
 class Mailbox:
@@ -104,9 +69,7 @@ class Mailbox:
         self._selected: str | None = None
         self._exists = 0
         self._just_selected = False  # nothing sent since EXAMINE: its EXISTS is current
-        self._pipeline: Pipeline | None = None
-        self._in_flight: _InFlight | None = None  # a header FETCH whose answer is not read
-        self._ahead: _Ahead | None = None  # the header batches being read, if any
+        self._fetches: HeaderFetches | None = None  # the header FETCHes of this session
 
     def __repr__(self) -> str:
         return f"<Mailbox {self.settings.username} at {self.where}>"
@@ -162,12 +125,16 @@ class Mailbox:
             with contextlib.suppress(Exception):
                 client.shutdown()
             raise
-        self._client, self._pipeline, self._lost, self._selected = client, pipeline, "", None
+        self._client, self._lost, self._selected = client, "", None
+        self._fetches = HeaderFetches(pipeline, self._talk, lambda: self._selected is not None,
+                                      self._unanswered)
 
     def close(self, politely: bool = True) -> None:
         """Log out (or, after an error, just close the socket). Never raises."""
         client, self._client, self._selected = self._client, None, None
-        self._in_flight = self._ahead = self._pipeline = None  # an answer on the way dies too
+        if self._fetches is not None:  # an answer on the way dies too
+            self._fetches.stop()
+            self._fetches = None
         if client is None:
             return
         if politely:
@@ -186,7 +153,9 @@ class Mailbox:
 
     def select(self, folder: str) -> FolderInfo:
         """Open *folder* read-only (EXAMINE) and report its UIDVALIDITY, UIDNEXT and size."""
-        self._selected, self._ahead = None, None
+        self._selected = None
+        if self._fetches is not None:
+            self._fetches.ahead = None
         reply = self._on_folder(folder, "EXAMINE", lambda c: c.select_folder(folder, readonly=True))
         if b"READ-WRITE" in reply:
             self.close(politely=False)
@@ -255,53 +224,14 @@ class Mailbox:
         while the caller stores them. One command is in flight at most: any other reads its
         answer first. A message missing even when asked for alone is left out of its batch.
         """
-        ahead = _Ahead(list(_chunks(sorted(set(uids)), batch)))
-        self._ahead = ahead
-        try:
-            for number, group in enumerate(ahead.groups):
-                ahead.current = number
-                flight = ahead.flights.pop(number, None) or self._send_header_fetch(group)
-                found = self._read_in_flight(flight)
-                self._send_ahead(ahead)
-                blocks = []
-                for uid in group:
-                    block = found.get(uid)
-                    if block is None:  # as for bodies, see fetch_messages: ask once more
-                        block = self._read_in_flight(self._send_header_fetch([uid])).get(uid)
-                        if block is None:
-                            continue
-                    blocks.append((uid, block))
-                yield group, blocks
-        finally:
-            if self._ahead is ahead:
-                self._ahead = None
+        with self._talk("UID FETCH"):  # a connection lost earlier: say so at once
+            fetches = self._fetches
+        assert fetches is not None  # made with the session, gone with it
+        yield from fetches.batches(uids, batch)
 
-    def _send_ahead(self, ahead: _Ahead) -> None:
-        """Ask for the next header batch of *ahead*, if it is due and no answer is awaited."""
-        number = ahead.next_to_send()
-        if number is not None and self._in_flight is None:
-            # ahead.flights is filled in order: its next key is the one after the last sent
-            ahead.flights[number] = self._send_header_fetch(ahead.groups[number])
-
-    def _send_header_fetch(self, uids: list[int]) -> _InFlight:
-        with self._talk("UID FETCH"):  # raises first if the connection was lost
-            if self._selected is None or self._pipeline is None:
-                raise RuntimeError("select() a folder before fetching")
-            tag = self._pipeline.send("UID", "FETCH", ",".join(map(str, uids)),
-                                      "(BODY.PEEK[HEADER])")
-        self._in_flight = _InFlight(tag, uids)
-        return self._in_flight
-
-    def _read_in_flight(self, flight: _InFlight) -> dict[int, bytes]:
-        if flight.blocks is None:
-            if flight is not self._in_flight or self._pipeline is None:  # lost meanwhile
-                raise MailboxDisconnected(f"the connection to IMAP server {self.where} was "
-                                          "lost before it answered a FETCH; reconnect")
-            self._in_flight = None
-            with self._talk("UID FETCH"):
-                flight.blocks = header_blocks(*self._pipeline.receive("UID", flight.tag),
-                                              flight.uids)
-        return flight.blocks
+    def _unanswered(self) -> MailboxDisconnected:
+        return MailboxDisconnected(f"the connection to IMAP server {self.where} was lost before "
+                                   "it answered a FETCH; reconnect")
 
     def fetch_messages(self, uids: Sequence[int], batch: int = 200) -> Iterator[FetchedMessage]:
         """The exact bytes of *uids*, ascending, *batch* at a time (BODY.PEEK[]).
@@ -309,10 +239,10 @@ class Mailbox:
         A message the server does not return in full, even when asked again on its own (it
         was expunged meanwhile, or the server is flaky), is left out: compare the UIDs.
         """
-        for group in _chunks(sorted(set(uids)), batch):
+        for group in chunks(sorted(set(uids)), batch):
             found = self._fetch_messages(group)
-            if self._ahead is not None:  # header_batches is running: keep the server busy
-                self._send_ahead(self._ahead)
+            if self._fetches is not None:  # header_batches running: keep the server busy
+                self._fetches.send_ahead()
             for uid in group:
                 message = found.get(uid)
                 if message is None:
@@ -391,8 +321,8 @@ class Mailbox:
     @contextlib.contextmanager
     def _talk(self, step: str) -> Iterator[imapclient.IMAPClient]:
         """Run one exchange; network errors become MailboxDisconnected, refusals MailboxError."""
-        if self._in_flight is not None:  # its answer comes first on the wire: read it now
-            self._read_in_flight(self._in_flight)
+        if self._fetches is not None:  # an answer in flight comes first on the wire
+            self._fetches.drain()
         self._just_selected = False
         if self._client is None:
             if self._lost:

@@ -3,7 +3,7 @@
 imaplib runs each command in one go: it sends it, then reads the server's lines until that
 command's completion. tracker sends a header FETCH and reads its answer later, so that the
 server prepares the next batch of headers while tracker screens the last one (see
-:class:`tracker.net.imap.Mailbox`, which keeps at most one command in flight). Sending uses
+`tracker.net.imap_batches`, which keeps at most one command in flight). Sending uses
 imaplib's own ``_command`` (it makes the tag and writes the line); reading uses imaplib's public
 ``readline`` and ``read`` and keeps, of the untagged answers, the FETCH data in the shape
 imaplib gives it. That reader is imaplib's own loop cut down to one command in flight, at half

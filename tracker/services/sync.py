@@ -20,7 +20,7 @@ import bisect
 import contextlib
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 
 from sqlmodel import Session, select
@@ -41,6 +41,9 @@ from tracker.store.models import FolderState, utcnow
 
 log = logging.getLogger("tracker.sync")
 BATCH = 500  # headers per FETCH
+# Headers screened before the messages they need are fetched and stored together: a store reads
+# the database a few times whatever its size, so fewer, bigger ones cost less (~5 ms each).
+STORE_EVERY = 1_000
 # Messages screened per transaction: the checkpoint and what was stored commit together; a crash
 # costs at most this many messages screened again (each commit waits for the disk).
 COMMIT_EVERY = 2_000
@@ -52,18 +55,19 @@ def account_name(ws: Workspace) -> str:
     return f"{imap.username}@{imap.host}"
 
 
-# A ticket tag (tracker.classify) needs three digits, "[#", "thread::" or "ref:" in the subject.
+# A ticket tag (tracker.mail.classify.extract_ticket) needs three digits, "[#", "thread::" or
+# "ref:" in the subject.
 _TICKET_SIGN = re.compile(rb"\d{3}|\[|thread::|ref:", re.IGNORECASE)
 
 
 class Screen:
     """Could a message concern one of our requests? Decided from its header bytes.
 
-    A byte-level pre-screen (:func:`tracker.mail.parsing.screen_fields`, a few us) first: it says no
-    only when every rule of the full screen certainly fails (no Message-ID of ours, no
-    ``[`` in the subject, no ticket of ours, no tag address, no platform domain, no bounce sign);
-    otherwise, or for unusual bytes, the header is parsed and matched in full (~200 us).
-    ``benchmarks/screen_check.py`` (and a test) holds it to that.
+    A byte-level pre-screen (`may_concern`, on :func:`tracker.mail.screen.screen_fields`, a
+    few us) first: it says no only when every rule of the full screen (`concerns`) certainly
+    fails (no Message-ID of ours, no ``[`` in the subject, no ticket of ours, no tag address,
+    no platform domain, no bounce sign); otherwise, or for unusual bytes, the header is parsed
+    and matched in full (~200 us). ``benchmarks/screen_check.py`` (and a test) holds it to that.
     """
 
     def __init__(self, index: MatchIndex) -> None:
@@ -99,12 +103,26 @@ class Screen:
         return any(needle in low for fact in facts for needle in Screen.needles(fact))
 
     def __call__(self, header: bytes, *, sent_folder: bool = False) -> bool:
-        return (self.may_concern(header, sent_folder=sent_folder)
-                and _looks_relevant(header, self.index, sent_folder=sent_folder))
+        return self.screen(header, sent_folder=sent_folder)[0]
+
+    def screen(self, header: bytes, *, sent_folder: bool = False) -> tuple[bool, bytes]:
+        """(could *header* concern a request, *header* lower-cased): the pre-screen, then the
+        full screen if need be; the lower-cased bytes (which the pre-screen makes anyway) are
+        for `mentions` later."""
+        fields = screen_fields(header)
+        lowered = fields.lowered if fields is not None else header.lower()
+        return (self._may_concern(fields, sent_folder)
+                and self.concerns(header, sent_folder=sent_folder)), lowered
+
+    def concerns(self, header: bytes, *, sent_folder: bool = False) -> bool:
+        """The full screen: parse *header* and match it as if it were the whole message."""
+        return _looks_relevant(header, self.index, sent_folder=sent_folder)
 
     def may_concern(self, header: bytes, *, sent_folder: bool = False) -> bool:
-        """False only if the full screen would certainly say False."""
-        fields = screen_fields(header)
+        """False only if the full screen (`concerns`) would certainly say False."""
+        return self._may_concern(screen_fields(header), sent_folder)
+
+    def _may_concern(self, fields: ScreenFields | None, sent_folder: bool) -> bool:
         # A comment may split an address anywhere ("mailer(x)-daemon@" is mailer-daemon@):
         # substring checks would miss it, so let the parser decide.
         if fields is None or b"(" in fields.sender:
@@ -192,7 +210,7 @@ def sync_folder(ws: Workspace, mailbox: Mailbox, folder: str, counts: Counts, *,
     with contextlib.ExitStack() as open_transaction:
         writing: Session | None = None
         uncommitted = 0
-        for chunk, headers in mailbox.header_batches(uids, batch=BATCH):
+        for chunk, headers in _joined(mailbox.header_batches(uids, batch=BATCH), STORE_EVERY):
             if writing is None:
                 writing = open_transaction.enter_context(transaction(ws.engine))
             counts.screened += len(headers)
@@ -215,6 +233,22 @@ def sync_folder(ws: Workspace, mailbox: Mailbox, folder: str, counts: Counts, *,
     return info
 
 
+def _joined(batches: Iterable[tuple[list[int], list[tuple[int, bytes]]]], size: int
+            ) -> Iterator[tuple[list[int], list[tuple[int, bytes]]]]:
+    """Consecutive header *batches* joined until they ask for *size* UIDs (the last one may
+    ask for fewer): one chunk, screened, fetched and stored in UID order as one batch would."""
+    chunk: list[int] = []
+    headers: list[tuple[int, bytes]] = []
+    for asked, blocks in batches:
+        chunk += asked
+        headers += blocks
+        if len(chunk) >= size:
+            yield chunk, headers
+            chunk, headers = [], []
+    if chunk:
+        yield chunk, headers
+
+
 class _ChunkReader:
     """Screens, fetches and stores one chunk of a folder, in UID order, learning as it goes."""
 
@@ -230,15 +264,17 @@ class _ChunkReader:
         chunk, or those before the first message that could not be fetched) and those lost."""
         sent = self.sent_folder
         set_aside: dict[int, bytes] = {}
+        aside = _SetAside()
         wanted = []
-        for uid, header in headers:
-            if self.screen(header, sent_folder=sent):
+        for uid, header in sorted(headers):
+            keep, lowered = self.screen.screen(header, sent_folder=sent)
+            if keep:
                 wanted.append(uid)
             else:
                 set_aside[uid] = header
+                aside.add(uid, lowered)
         fetched, missing = self._fetch(wanted)
         order = [uid for uid in chunk if not missing or uid < min(missing)]
-        aside = _SetAside(set_aside)
         pos = 0
         while pos < len(order):
             todo = [uid for uid in order[pos:] if uid in fetched]
@@ -253,12 +289,10 @@ class _ChunkReader:
             # at those again before storing anything after it.
             pos = order.index(todo[stored.consumed - 1]) + 1
             again = []
-            lowered = aside.lowered()
             for uid in order[pos:]:
-                if uid in set_aside and Screen.mentions(lowered[uid], stored.learned):
-                    header, _ = set_aside.pop(uid), lowered.pop(uid)
-                    if self.screen(header, sent_folder=sent):
-                        again.append(uid)
+                if uid in set_aside and Screen.mentions(aside.lowered(uid), stored.learned) \
+                        and self.screen(set_aside.pop(uid), sent_folder=sent):
+                    again.append(uid)
             more, lost = self._fetch(again)
             fetched.update(more)
             if lost:
@@ -275,33 +309,30 @@ class _ChunkReader:
 
 
 class _SetAside:
-    """The headers of a chunk the screen set aside, looked at again only once a stored message
-    taught something (in a chunk that teaches nothing they are never even lower-cased)."""
+    """The headers of a chunk the screen set aside, lower-cased, all in one string in UID order:
+    one search finds whether a fact appears in any header after a given message (thousands of
+    checks in a first sync), and each is kept once (a chunk is thousands of headers)."""
 
-    def __init__(self, headers: dict[int, bytes]) -> None:
-        self.headers = headers
-        self._lowered: dict[int, bytes] | None = None
+    def __init__(self) -> None:
         self._uids: list[int] = []
         self._starts: list[int] = []
-        self._blob = b""
+        self._blob = bytearray()
 
-    def lowered(self) -> dict[int, bytes]:
-        """The set-aside headers lower-cased, by UID, as they were when first asked for."""
-        if self._lowered is None:
-            self._lowered = {uid: header.lower() for uid, header in self.headers.items()}
-            # All of them in one string, in UID order: one search finds whether a fact appears
-            # in any header after a given message (thousands of checks in a first sync).
-            self._uids = sorted(self._lowered)
-            offset = 0
-            for uid in self._uids:
-                self._starts.append(offset)
-                offset += len(self._lowered[uid]) + 1
-            self._blob = b"\0".join(self._lowered[uid] for uid in self._uids)
-        return self._lowered
+    def add(self, uid: int, lowered: bytes) -> None:
+        """Keep *lowered*, the header of *uid* (above every UID added before) lower-cased."""
+        self._uids.append(uid)
+        self._starts.append(len(self._blob))
+        self._blob += lowered
+        self._blob += b"\0"
+
+    def lowered(self, uid: int) -> bytes:
+        """The lower-cased header of *uid*, one that was added."""
+        at = bisect.bisect_left(self._uids, uid)
+        end = self._starts[at + 1] if at + 1 < len(self._starts) else len(self._blob)
+        return bytes(self._blob[self._starts[at]:end - 1])
 
     def matters(self, item: Incoming, facts: list[Fact]) -> bool:
         """Could what *item* taught make a message set aside after it relevant?"""
-        self.lowered()
         first = bisect.bisect_right(self._uids, item.source.uid or 0)
         return first < len(self._uids) and any(
             self._blob.find(needle, self._starts[first]) != -1
