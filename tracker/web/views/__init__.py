@@ -1,5 +1,5 @@
 """The routes, one module per kind of page; `ROUTERS` is what the app includes."""
 
-from tracker.web.views import account, dashboard, people
+from tracker.web.views import account, dashboard, people, requests
 
-ROUTERS = [account.router, dashboard.router, people.router]
+ROUTERS = [account.router, dashboard.router, people.router, requests.router]
