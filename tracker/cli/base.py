@@ -82,6 +82,7 @@ COMMAND_MODULES = {
     "extend": "requests", "close": "requests", "reopen": "requests",
     "draft": "drafts",
     "status": "status",
+    "search": "search",
     "sync": "mail", "import": "mail", "watch": "mail", "inbox": "mail", "link": "mail",
     "dismiss": "mail", "inspect": "mail", "message": "message",
     "report": "report", "stats": "report", "export": "report",
@@ -128,6 +129,7 @@ COMMAND_SUMMARIES = {
     "request": "Create and inspect requests.",
     "run-scheduled": "Run the jobs whose time has come (weekly report, daily reminders); for "
                      "cron.",
+    "search": "Find requests by reference, platform, subject or the text of their messages.",
     "send": "Send the request's pending letter by SMTP.",
     "stats": "Per platform: requests, answered share, median days to the first reply, longest "
              "silence; over all time and per year of the first letter.",

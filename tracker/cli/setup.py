@@ -81,9 +81,11 @@ def db_upgrade(ctx: click.Context) -> None:
     """Apply pending schema migrations (safe to run at any time)."""
     path = find_workspace(ctx.find_root().params.get("workspace"))
     settings = load_settings(path)
+    from tracker.services.search import message_words
+
     engine = db.make_engine(settings.database_url)
     try:
-        before, after = db.upgrade(engine)
+        before, after = db.upgrade(engine, message_words)
     finally:
         engine.dispose()
     click.echo(f"schema {before or 'empty'} -> {after}" if before != after

@@ -9,6 +9,7 @@ from rich.table import Table
 from tracker.core import clock
 from tracker.report.console import cell
 from tracker.services.facts import StatusRow
+from tracker.services.search import SearchResult
 
 
 def status_table(rows: list[StatusRow], day: date) -> Table:
@@ -46,4 +47,19 @@ def status_table(rows: list[StatusRow], day: date) -> Table:
                  else r.business_days_without_response),
             cell(state), style=style,
         )
+    return table
+
+
+def search_table(result: SearchResult) -> Table:
+    """One row per request found: where it matched and the words around the match."""
+    table = Table(title=f"{result.total} request{'' if result.total == 1 else 's'} found",
+                  title_justify="left")
+    for name in ("ref", "platform", "state", "where"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("found", overflow="fold")
+    for hit in result.hits:
+        table.add_row(cell(hit.ref), cell(hit.platform), cell(hit.state),
+                      cell(hit.where if hit.message_id is None
+                           else f"{hit.where} {hit.message_id}"),
+                      cell(str(hit.snippet)))
     return table

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from tracker.pages import render_page
 from tracker.report.i18n import Labels
 from tracker.report.layout import BAD, SOON, WORSE, heading, sections
-from tracker.report.model import DUE_SOON_DAYS, WeeklyReport
+from tracker.report.model import WeeklyReport
 from tracker.report.rows import RequestLine
+from tracker.services.facts import DUE_SOON_DAYS
 
 CHART_LIMIT = 50  # bars: enough for a person to read, small enough for a mail client
 

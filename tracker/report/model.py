@@ -15,15 +15,13 @@ from tracker.report.evaluate import Mail, evaluate_all
 from tracker.report.i18n import LANGUAGES
 from tracker.report.rows import DraftLetter, InboundMail, RequestLine, shallow
 from tracker.report.stats import PlatformStats, summarise_platforms
-from tracker.services.facts import counts_for_clock
+from tracker.services.facts import DUE_SOON_DAYS, counts_for_clock
 from tracker.services.records import as_utc, utc_column
 from tracker.services.status import paused_gc, silence_order
 from tracker.services.triage import InboxItem
 from tracker.services.workspace import Workspace
 from tracker.store.db import transaction
 from tracker.store.models import Message, Request
-
-DUE_SOON_DAYS = 7
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ from tracker.services.records import (
     sent_letters,
     settle_state,
 )
+from tracker.services.search import index_message
 from tracker.services.workspace import Workspace
 from tracker.store.db import MAX_ROW_ID, transaction
 from tracker.store.events import record_event
@@ -195,6 +196,7 @@ def record_reply(ws: Workspace, ref: str, on: datetime, kind: str, note: str, no
             message.message_id = headers.message_id
         session.add(message)
         session.flush()
+        index_message(session, message)
         target = settle_state(ws, session, request, clock.local_date(now, ws.settings.tz))
         record_event(session, request, "reply_recorded", ws.actor, to_state=target,
                      message=message, at=now, reply_kind=kind, received_at=on.isoformat(),

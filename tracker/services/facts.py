@@ -27,6 +27,8 @@ from tracker.store.models import State
 
 # Inbound kinds that show the platform responded without answering: the clock keeps running.
 RESPONSE_KINDS = ("auto_reply", "extension", "information_request")
+# A wait is "due soon" when its due day is at most this many days ahead (report, request list).
+DUE_SOON_DAYS = 7
 
 
 class MessageFacts(Protocol):

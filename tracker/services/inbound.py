@@ -34,6 +34,7 @@ from tracker.services.records import (
     request_messages,
     settle_state,
 )
+from tracker.services.search import index_message, index_new_messages
 from tracker.services.workspace import Workspace
 from tracker.store.events import record_event, record_message_event
 from tracker.store.models import Message, Request, utcnow
@@ -229,6 +230,8 @@ def _store_inbound(ws: Workspace, session: Session,
         messages.append(message)
     session.add_all(messages)
     session.flush()
+    index_new_messages(session, [(message, reading.parsed) for message, (*_, reading)
+                                 in zip(messages, inbound, strict=True)])
     history = messages_facts(session, {m.request_id for m in messages if m.request_id})
     later = {m.id for m in messages}  # each message sees the history up to itself only
     for (_pos, _item, _sha, reading), message in zip(inbound, messages, strict=True):
@@ -359,6 +362,7 @@ def _store_own_letter(ws: Workspace, session: Session, item: Incoming, sha256: s
     message.note = "found in the sent folder"
     session.add(message)
     session.flush()
+    index_message(session, message, parsed)
     state = settle_state(ws, session, request, clock.local_date(now, ws.settings.tz))
     record_event(session, request, "sent", "tracker", to_state=state, message=message, at=now,
                  channel="email", found_in=source.folder, message_id=headers.message_id)

@@ -21,6 +21,7 @@ from tracker.services.compose import compose_email, compose_record
 from tracker.services.drafts import draft_of
 from tracker.services.intake import NewRequest, plan_request
 from tracker.services.records import get_request, pending_letter, request_messages, settle_state
+from tracker.services.search import index_message
 from tracker.services.workspace import Workspace
 from tracker.store.db import transaction
 from tracker.store.events import record_event
@@ -93,6 +94,7 @@ def send_request(ws: Workspace, ref: str, now: datetime, *, dry_run: bool = Fals
         message.from_addr, message.to_addrs = outgoing.sender, ", ".join(outgoing.recipients)
         message.headers = outgoing.headers
         session.add(message)
+        index_message(session, message)
         record_event(session, request, "sending", ws.actor, message=message, at=now,
                      message_id=outgoing.message_id, sha256=outgoing.sha256)
         message_pk = message.id
@@ -111,6 +113,7 @@ def send_request(ws: Workspace, ref: str, now: datetime, *, dry_run: bool = Fals
             assert failed is not None
             failed.status, failed.raw, failed.sha256, failed.message_id = "draft", None, "", ""
             session.add(failed)
+            index_message(session, failed)
             record_event(session, request, "send_failed", ws.actor, message=failed,
                          error=str(exc))
         raise
@@ -148,6 +151,7 @@ def mark_sent(ws: Workspace, ref: str, on: datetime, channel: str, note: str,
             message.from_addr = ws.settings.organisation.email
         message.status, message.occurred_at, message.note = "sent", on, note
         session.add(message)
+        index_message(session, message)
         state = settle_state(ws, session, request, clock.local_date(now, ws.settings.tz))
         record_event(session, request, "sent", ws.actor, to_state=state,
                      message=message, at=now, channel=channel, sent_at=on.isoformat(),

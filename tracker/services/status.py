@@ -119,6 +119,34 @@ def load_requests(session: Session, query: sa.Select[Any]) -> list[RequestColumn
     return rows
 
 
+def letter_rows(session: Session, request_ids: sa.Select[Any] | Sequence[int] | None
+                ) -> dict[int, list[LetterRow]]:
+    """The messages a status row reads, by request id in the order of their ids: of the
+    requests *request_ids* (a query of ids, or ids), or of every request (None)."""
+    by_request: dict[int, list[LetterRow]] = defaultdict(list)
+    # Only the columns and messages a row needs, never the raw bytes: letters, answers,
+    # acknowledgements and suspicious mail (bounces and the like show in no row).
+    query_messages = (
+        sa.select(col(Message.request_id), col(Message.direction),
+                  col(Message.status), col(Message.kind), utc_column(Message.occurred_at),
+                  col(Message.subject), col(Message.triage), col(Message.authenticity),
+                  col(Message.template))
+        .where(col(Message.request_id).is_not(None))
+        .where(sa.or_(col(Message.direction) == "out",
+                      col(Message.kind).in_(["reply", *RESPONSE_KINDS]),
+                      col(Message.authenticity) == "suspicious"))
+        .order_by(col(Message.id))
+    )
+    if request_ids is not None:
+        query_messages = query_messages.where(col(Message.request_id).in_(request_ids))
+    for request_id, direction, status, kind, occurred_at, subject, triage, authenticity, \
+            template in driver_rows(session, query_messages):
+        by_request[request_id].append(LetterRow(direction, status, kind,
+                                                as_utc(occurred_at), subject, triage,
+                                                authenticity, template))
+    return by_request
+
+
 def status_rows(ws: Workspace, session: Session, as_of: date, *, platform: str | None = None,
                 overdue_only: bool = False, include_closed: bool = False) -> list[StatusRow]:
     """Rows for every open request (or all), longest silence first."""
@@ -127,29 +155,9 @@ def status_rows(ws: Workspace, session: Session, as_of: date, *, platform: str |
         requests = load_requests(session, query)
         by_request: dict[int, list[LetterRow]] = defaultdict(list)
         if requests:
-            # Only the columns and messages a row needs, never the raw bytes: letters, answers,
-            # acknowledgements and suspicious mail (bounces and the like show in no row).
-            query_messages = (
-                sa.select(col(Message.request_id), col(Message.direction),
-                          col(Message.status), col(Message.kind), utc_column(Message.occurred_at),
-                          col(Message.subject), col(Message.triage), col(Message.authenticity),
-                          col(Message.template))
-                .where(col(Message.request_id).is_not(None))
-                .where(sa.or_(col(Message.direction) == "out",
-                              col(Message.kind).in_(["reply", *RESPONSE_KINDS]),
-                              col(Message.authenticity) == "suspicious"))
-                .order_by(col(Message.id))
-            )
-            if platform or not include_closed:
-                query_messages = query_messages.where(
-                    col(Message.request_id).in_(query.with_only_columns(col(Request.id))
-                                                .order_by(None))
-                )
-            for request_id, direction, status, kind, occurred_at, subject, triage, authenticity, \
-                    template in driver_rows(session, query_messages):
-                by_request[request_id].append(LetterRow(direction, status, kind,
-                                                        as_utc(occurred_at), subject, triage,
-                                                        authenticity, template))
+            by_request = letter_rows(
+                session, query.with_only_columns(col(Request.id)).order_by(None)
+                if platform or not include_closed else None)
         rows = [derive(ws, r, by_request[r.id], as_of).row for r in requests]
         if overdue_only:
             rows = [r for r in rows if r.overdue]

@@ -93,7 +93,7 @@ def init_workspace(path: Path, values: Mapping[str, Mapping[str, Any]],
                           for suffix in ("", "-wal", "-shm", "-journal")))
         engine = db.make_engine(settings.database_url)
         try:
-            db.upgrade(engine)
+            db.upgrade(engine)  # a new database: no mail to read words from yet
         finally:
             engine.dispose()
     except BaseException as exc:

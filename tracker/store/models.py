@@ -267,3 +267,18 @@ class LoginAttempt(SQLModel, table=True):
     name: str = Field(index=True, max_length=64)
     address: str = Field(index=True, max_length=64)
     at: datetime = _when()
+
+
+class MessageText(SQLModel, table=True):
+    """The words of a stored message for the search: its decoded subject and text part.
+
+    Kept beside the message, not in it: the bytes are evidence and stay as they are, while this
+    is read from them again whenever they change (a letter gets its bytes when it is sent; the
+    sha256 says which bytes the text was read from). SQLite indexes it with an FTS5 trigram
+    table (``messagesearch``, kept in step by triggers); PostgreSQL with pg_trgm when it can.
+    """
+
+    message_id: int = Field(foreign_key="message.id", primary_key=True)
+    sha256: str = ""
+    subject: str = ""
+    body: str = ""

@@ -6,6 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import tracker.store.models  # noqa: F401  (registers the tables)
+from tracker.store.db import in_models
 
 engine = context.config.attributes["engine"]
 with engine.connect() as connection:
@@ -21,6 +22,7 @@ with engine.connect() as connection:
         target_metadata=SQLModel.metadata,
         render_as_batch=sqlite,
         compare_type=True,
+        include_name=in_models,
     )
     with context.begin_transaction():
         context.run_migrations()

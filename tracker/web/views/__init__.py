@@ -12,10 +12,11 @@ from tracker.web.views import (
     platforms,
     reports,
     request,
+    requests,
     settings,
 )
 
 # The request page's /requests/{ref} comes after every other /requests/... route.
-ROUTERS = [account.router, dashboard.router, people.router, new_request.router, inbox.router,
-           platforms.router, letter_templates.router, reports.router, evidence.router,
-           settings.router, message.router, request.router]
+ROUTERS = [account.router, dashboard.router, people.router, requests.router, new_request.router,
+           inbox.router, platforms.router, letter_templates.router, reports.router,
+           evidence.router, settings.router, message.router, request.router]
