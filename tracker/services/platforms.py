@@ -19,7 +19,7 @@ from tracker.directory.model import Authority, Platform
 from tracker.directory.writing import write_platform_file
 from tracker.services.workspace import Workspace
 from tracker.store import db
-from tracker.store.models import Event
+from tracker.store.events import record_admin_event
 
 # What a contact made here may be for (the directory knows "law-enforcement" too, which
 # tracker never writes to, so it is not offered).
@@ -106,8 +106,7 @@ def save_platform(ws: Workspace, form: PlatformForm, now: datetime, *,
         raise InputError(f"the workspace has its own record of {data['slug']} already; choose "
                          "to replace it (--force) or give another slug")
     with db.transaction(ws.engine) as session:
-        session.add(Event(request_id=None, message_id=None, at=now, actor=ws.actor,
-                          kind="platform-saved", data={"slug": data["slug"]}))
+        record_admin_event(session, "platform-saved", ws.actor, now, slug=data["slug"])
         session.flush()  # a database that cannot be written stops it before the file exists
         write_platform_file(ws.settings.platforms_dir, data, overwrite=overwrite)
     return ws.reload_platforms()[data["slug"]]

@@ -21,7 +21,8 @@ from tracker.config.settings import WebSettings
 from tracker.core.errors import AccessError, InputError, NotFoundError, not_found
 from tracker.services.workspace import Workspace
 from tracker.store import db
-from tracker.store.models import Event, LoginAttempt, Role, User, WebSession
+from tracker.store.events import record_admin_event
+from tracker.store.models import LoginAttempt, Role, User, WebSession
 
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
@@ -91,10 +92,6 @@ def check_role(role: str) -> Role:
         raise InputError(f"role {role!r}: use admin, editor or viewer") from None
 
 
-def _admin_event(session: Session, kind: str, actor: str, at: datetime, **data: object) -> None:
-    session.add(Event(request_id=None, message_id=None, at=at, actor=actor, kind=kind, data=data))
-
-
 def _user(session: Session, name: str) -> User:
     user = session.exec(select(User).where(User.name == name)).first()
     if user is None:
@@ -117,7 +114,7 @@ def add_user(ws: Workspace, name: str, role: str, password: str, now: datetime, 
         user = User(name=name, role=the_role.value, password_hash=password_hash,
                     language=language, created_at=now, password_changed_at=now)
         session.add(user)
-        _admin_event(session, "user_added", ws.actor, now, user=name, role=the_role.value)
+        record_admin_event(session, "user_added", ws.actor, now, user=name, role=the_role.value)
     return user
 
 
@@ -152,7 +149,7 @@ def set_disabled(ws: Workspace, name: str, disabled: bool, now: datetime) -> Use
         session.add(user)
         if disabled:
             session.execute(sa.delete(WebSession).where(col(WebSession.user_id) == user.id))
-        _admin_event(session, "user_disabled" if disabled else "user_enabled", ws.actor, now,
+        record_admin_event(session, "user_disabled" if disabled else "user_enabled", ws.actor, now,
                      user=name)
         return user
 
@@ -165,7 +162,7 @@ def set_password(ws: Workspace, name: str, password: str, now: datetime) -> User
         user.password_hash, user.password_changed_at = password_hash, now
         session.add(user)
         session.execute(sa.delete(WebSession).where(col(WebSession.user_id) == user.id))
-        _admin_event(session, "password_changed", ws.actor, now, user=name)
+        record_admin_event(session, "password_changed", ws.actor, now, user=name)
         return user
 
 
@@ -180,7 +177,7 @@ def set_role(ws: Workspace, name: str, role: str, now: datetime) -> User:
                 raise InputError(f"{name} is the last admin; add another admin first")
         user.role = the_role.value
         session.add(user)
-        _admin_event(session, "role_changed", ws.actor, now, user=name, role=the_role.value)
+        record_admin_event(session, "role_changed", ws.actor, now, user=name, role=the_role.value)
         return user
 
 
@@ -226,7 +223,7 @@ def enable_totp(ws: Workspace, user_id: int, secret: str, code: str, now: dateti
             raise NotFoundError(f"no user number {user_id}")
         user.totp_secret = secret
         session.add(user)
-        _admin_event(session, "totp_enabled", ws.actor, now, user=user.name)
+        record_admin_event(session, "totp_enabled", ws.actor, now, user=user.name)
 
 
 # --- sign-in and sessions ---------------------------------------------------------------------

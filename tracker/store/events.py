@@ -76,3 +76,11 @@ def record_message_event(session: Session, message: Message, kind: str, actor: s
                   actor=actor, kind=kind, data=data)
     session.add(event)
     return event
+
+
+def record_admin_event(session: Session, kind: str, actor: str, at: datetime,
+                       **data: Any) -> Event:
+    """Record a change to how tracker is run (an account, a role): no request, no message."""
+    event = Event(request_id=None, message_id=None, at=at, actor=actor, kind=kind, data=data)
+    session.add(event)
+    return event

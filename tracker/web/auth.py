@@ -84,13 +84,18 @@ async def signed_in(request: Request) -> users.Current | None:
     return current
 
 
+def check_same_site(request: Request) -> None:
+    """Refuse an unsafe request the browser says came from another site."""
+    if not same_origin(request.method, {k.lower(): v for k, v in request.headers.items()},
+                       own_origin(request)):
+        raise Forbidden("this form was sent from another site, so it was refused")
+
+
 async def check_csrf(request: Request, expected: str) -> None:
     """Refuse an unsafe request that is cross-site or lacks the token *expected*."""
     if request.method in SAFE_METHODS:
         return
-    if not same_origin(request.method, {k.lower(): v for k, v in request.headers.items()},
-                       own_origin(request)):
-        raise Forbidden("this form was sent from another site, so it was refused")
+    check_same_site(request)
     given = request.headers.get(TOKEN_HEADER)
     if given is None:
         form = await request.form()

@@ -11,9 +11,9 @@ from starlette.concurrency import run_in_threadpool
 
 from tracker.core.errors import AccessError, InputError
 from tracker.services import users
-from tracker.web.auth import Actor, Forbidden, now, own_origin, signed_in, viewer
+from tracker.web.auth import Actor, Forbidden, check_same_site, now, signed_in, viewer
 from tracker.web.rendering import redirect, render
-from tracker.web.security import check_token, new_token, same_origin
+from tracker.web.security import check_token, new_token
 
 router = APIRouter()
 
@@ -57,9 +57,7 @@ async def login_form(request: Request, next: str = "/") -> Response:
 
 def _check_login_token(request: Request, given: str) -> None:
     """Sign-in forms have no session yet: their token is a cookie set with the form."""
-    if not same_origin(request.method, {k.lower(): v for k, v in request.headers.items()},
-                       own_origin(request)):
-        raise Forbidden("this form was sent from another site, so it was refused")
+    check_same_site(request)
     if not check_token(request.cookies.get(request.app.state.cookies.login, ""), given):
         raise Forbidden("the sign-in form has expired; reload the page and try again")
 
