@@ -51,7 +51,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield f"{normalise_url(POSTGRES_URL)}{sep}options=-csearch_path%3D{schema}"
     finally:
         with engine.begin() as conn:
-            conn.execute(sa.text(f'drop schema "{schema}" cascade'))
+            # A connection the test left in a transaction would make the drop wait for ever:
+            # fail soon and say so instead.
+            conn.execute(sa.text("set local lock_timeout = '20s'"))
+            try:
+                conn.execute(sa.text(f'drop schema "{schema}" cascade'))
+            except sa.exc.OperationalError as exc:
+                pytest.fail(f"the test left a connection to schema {schema} open (close "
+                            f"every Session it made): {str(exc).splitlines()[0]}")
         engine.dispose()
 
 

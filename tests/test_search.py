@@ -231,7 +231,11 @@ def test_words_follow_the_bytes(database_url: str, tmp_path: Path) -> None:
             session.flush()
             search.index_message(session, message)
             message_id = message.id
-        found = lambda q: [f.where for f in search.find_requests(Session(engine), q)]  # noqa: E731
+
+        def found(query: str) -> list[str]:
+            with Session(engine) as session:  # closed, so the schema can be dropped after
+                return [f.where for f in search.find_requests(session, query)]
+
         assert found("bravo charlie") == ["message"]
         with Session(engine) as session, session.begin():
             message = session.get(Message, message_id)
