@@ -19,12 +19,17 @@ from tracker.net.imap_parse import (
 HEADER = b"From: a@example.org\r\nSubject: hi\r\n\r\n"
 
 
-def usual(seq: int, uid: int, block: bytes = HEADER) -> list[object]:
-    return [(f"{seq} (UID {uid} BODY[HEADER] {{{len(block)}}}".encode(), block), b")"]
+FIELDS = "BODY[HEADER.FIELDS (FROM SUBJECT)]"  # as Dovecot names the item it was asked for
 
 
-def test_the_usual_shape_is_read_by_uid_keeping_only_what_was_asked() -> None:
-    data = [*usual(1, 10), *usual(2, 11, b"X: y\r\n\r\n"), *usual(3, 99)]
+def usual(seq: int, uid: int, block: bytes = HEADER, item: str = "BODY[HEADER]") -> list[object]:
+    return [(f"{seq} (UID {uid} {item} {{{len(block)}}}".encode(), block), b")"]
+
+
+@pytest.mark.parametrize("item", ["BODY[HEADER]", FIELDS])
+def test_the_usual_shape_is_read_by_uid_keeping_only_what_was_asked(item: str) -> None:
+    data = [*usual(1, 10, item=item), *usual(2, 11, b"X: y\r\n\r\n", item),
+            *usual(3, 99, item=item)]
     assert header_blocks("OK", data, [10, 11, 12]) == {10: HEADER, 11: b"X: y\r\n\r\n"}
     assert header_blocks("OK", [None], [10]) == {}  # no FETCH responses at all
 
@@ -35,6 +40,9 @@ def test_any_other_shape_goes_to_imapclients_parser_with_the_same_result() -> No
     nil = b"3 (UID 12 BODY[HEADER] NIL)"
     assert header_blocks("OK", [*usual(4, 13), *flags_first, unsolicited, nil],
                          [10, 11, 12, 13]) == {13: HEADER, 10: HEADER}
+    fields_first = [(b"1 (FLAGS (\\Seen) UID 10 %s {%d}" % (FIELDS.encode(), len(HEADER)),
+                     HEADER), b")"]
+    assert header_blocks("OK", [*fields_first, nil], [10, 12]) == {10: HEADER}
 
 
 def test_a_refused_fetch_is_an_imap_error() -> None:

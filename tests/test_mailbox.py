@@ -14,6 +14,7 @@ from dovecot import PASSWORD, DovecotServer, dovecot_fixture, dovecot_tls_fixtur
 
 from tracker.config.settings import ImapSettings
 from tracker.core.errors import ConfigError
+from tracker.mail.header_info import SCREEN_FIELDS
 from tracker.net.imap import Mailbox, MailboxDisconnected, MailboxError
 from tracker.net.imap_login import check_imap_settings, imap_credentials
 from tracker.net.imap_parse import FolderInfo, folder_info
@@ -38,7 +39,16 @@ def reply(n: int) -> bytes:
 
 
 def header_of(raw: bytes) -> bytes:
-    return raw[: raw.index(b"\r\n\r\n") + 4]
+    """The header block the screen is sent: the fields it reads, in their order and bytes
+    (continuation lines too), and the blank line (RFC 3501 BODY[HEADER.FIELDS (...)])."""
+    wanted = {name.encode() for name in SCREEN_FIELDS}
+    kept, keeping = [], False
+    for line in raw[: raw.index(b"\r\n\r\n") + 2].split(b"\r\n")[:-1]:
+        if not line[:1].isspace():
+            keeping = line.partition(b":")[0].strip().lower() in wanted
+        if keeping:
+            kept.append(line + b"\r\n")
+    return b"".join(kept) + b"\r\n"
 
 
 def headers(box: Mailbox, uids: list[int], batch: int = 500) -> list[tuple[int, bytes]]:

@@ -18,7 +18,10 @@ from email.utils import getaddresses, parsedate_to_datetime
 
 from tracker.mail.decoding import RAW_8BIT, decode_words, raw_header_str
 
-__all__ = ["RECIPIENT_HEADERS", "HeaderInfo", "header_info", "message_ids", "parse_headers"]
+__all__ = [
+    "RECIPIENT_HEADERS", "SCREEN_FIELDS", "HeaderInfo", "header_info", "message_ids",
+    "parse_headers",
+]
 
 _MSG_ID = re.compile(r"<([^<>]+)>")
 RECIPIENT_HEADERS = (
@@ -26,6 +29,8 @@ RECIPIENT_HEADERS = (
 )
 _WANTED = frozenset((*RECIPIENT_HEADERS, "message-id", "in-reply-to", "references", "subject",
                      "from", "date", "auto-submitted"))
+# Every field `parse_headers` reads: a screen given only these decides as on the whole header.
+SCREEN_FIELDS = (*sorted(_WANTED), "content-type")
 
 
 @dataclass(frozen=True)

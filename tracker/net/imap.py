@@ -218,7 +218,8 @@ class Mailbox:
                        batch: int = 500) -> Iterator[tuple[list[int], list[tuple[int, bytes]]]]:
         """``(uids asked, [(uid, header block), ...])`` per batch of *uids*, ascending.
 
-        For screening (BODY.PEEK[HEADER] only). The next batch is asked for before this one is
+        For screening: each block holds only the fields the screen reads
+        (`tracker.net.imap_parse.SCREEN_FETCH`). The next batch is asked for before this one is
         handed over, so the server reads it while the caller screens; when the caller fetches
         messages meanwhile, the batch after goes out once they are read, so the server works
         while the caller stores them. One command is in flight at most: any other reads its

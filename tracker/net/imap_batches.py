@@ -1,12 +1,13 @@
 """The header FETCHes of a sync, asked for ahead: the server reads the next batch meanwhile.
 
-A first sync reads thousands of header blocks (``BODY.PEEK[HEADER]``) and screens them on the
-CPU. :class:`HeaderFetches` sends the FETCH of the next batch (through `tracker.net.pipeline`)
-before the current one is handed over, so that Dovecot reads it from disk while tracker
-screens; when the caller fetches whole messages meanwhile, the batch after goes out once they
-are read. One command is in flight at most: :class:`tracker.net.imap.Mailbox` reads its answer
-before it sends anything else (`drain`). The session, its errors and everything else on the
-wire stay in the Mailbox, which hands this module the exchange to run each command in.
+A first sync reads thousands of header blocks (only the fields the screen reads,
+``SCREEN_FETCH``) and screens them on the CPU. :class:`HeaderFetches` sends the FETCH of the
+next batch (through `tracker.net.pipeline`) before the current one is handed over, so that
+Dovecot reads it from disk while tracker screens; when the caller fetches whole messages
+meanwhile, the batch after goes out once they are read. One command is in flight at most:
+:class:`tracker.net.imap.Mailbox` reads its answer before it sends anything else (`drain`).
+The session, its errors and everything else on the wire stay in the Mailbox, which hands this
+module the exchange to run each command in.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
-from tracker.net.imap_parse import header_blocks
+from tracker.net.imap_parse import SCREEN_FETCH, header_blocks
 from tracker.net.pipeline import Pipeline
 
 __all__ = ["Ahead", "HeaderFetches", "InFlight", "chunks"]
@@ -116,8 +117,7 @@ class HeaderFetches:
         with self._talk("UID FETCH"):  # raises first if the connection was lost
             if not self._selected() or self._pipeline is None:
                 raise RuntimeError("select() a folder before fetching")
-            tag = self._pipeline.send("UID", "FETCH", ",".join(map(str, uids)),
-                                      "(BODY.PEEK[HEADER])")
+            tag = self._pipeline.send("UID", "FETCH", ",".join(map(str, uids)), SCREEN_FETCH)
         self.in_flight = InFlight(tag, uids)
         return self.in_flight
 
