@@ -436,6 +436,10 @@ def table(r: dict[str, Any]) -> str:
          f"{len(r['first_inproc'])})", ms(r["first_inproc_median"]),
          f"{r['ratio_inproc']:.2f}x bare ({r['ratio_quiet']:.2f}x the quiet loop)",
          f"<= 1.5x: {verdict(r['ratio_inproc'] <= 1.5)}"),
+        ("(a) the first of those runs: Dovecot had not yet cached the header fields the "
+         "screen asks for, as on a real first sync", ms(r["first_inproc"][0]),
+         f"{r['ratio_uncached']:.2f}x the bare loop just before it",
+         f"<= 1.5x: {verdict(r['ratio_uncached'] <= 1.5)}"),
         ("(a) first sync, `tracker sync` command wall (median of "
          f"{len(r['first_cli'])})", ms(r["first_cli_median"]),
          f"{r['ratio_cli']:.2f}x bare", "beside (a): adds start-up and the workspace"),
@@ -570,6 +574,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                  first_cli_median=median(first_cli), rss_mb=max(rss))
         r["ratio_inproc"] = r["first_inproc_median"] / r["bare_median"]
         r["ratio_cli"] = r["first_cli_median"] / r["bare_median"]
+        r["ratio_uncached"] = first_inproc[0] / bare[0]
         r["ratio_quiet"] = r["first_inproc_median"] / r["quiet_median"]
         helps = [cli_sync({}, "--help") for _ in range(3)]
         r["help_wall"] = median([h[0] for h in helps])
