@@ -17,7 +17,7 @@ import pytest
 import trustme
 from browser_support import free_port
 from click.testing import CliRunner
-from web_client import Site, make_site
+from web_client import PASSWORD, Site, make_site
 
 from tracker.cli import main
 from tracker.services import users
@@ -42,6 +42,9 @@ def demo_path(tmp_path: Path) -> Path:
     (["--certfile", "missing.pem", "--keyfile", "missing.key", "--host", "0.0.0.0"], {},
      "does not exist"),
     (["--port", "70000"], {}, "give a port from 1 to 65535"),
+    (["--workers", "0"], {}, "--workers 0: give 1 to 32"),
+    (["--workers", "2"], {"TRACKER_IMAP_HOST": "127.0.0.1"},
+     "add --no-watch and run `tracker watch` beside it"),
 ])
 def test_serve_refuses_what_would_expose_the_workspace(demo_path: Path, args: list[str],
                                                        env: dict[str, str], message: str) -> None:
@@ -57,6 +60,32 @@ def test_a_bad_web_setting_is_one_clear_line(demo_path: Path) -> None:
                          ({"TRACKER_WEB_IDLE_MINUTES": "0"}, "give 1 to 1440 minutes")]:
         result = CliRunner().invoke(main, ["-w", str(demo_path), "serve"], env=env)
         assert result.exit_code == 2 and message in result.output, result.output
+
+
+def test_several_workers_serve_one_team_from_one_port(demo_path: Path, tmp_path: Path) -> None:
+    """`--workers 2`: two processes answer on the port; a session made through one is good in
+    the other (sessions live in the database), and Ctrl-C (SIGTERM) stops them all."""
+    from browser_support import Served
+
+    served = Served(demo_path, {"TRACKER_TODAY": "2020-07-20"}, tmp_path / "serve.log",
+                    "--no-watch", "--workers", "2")
+    try:
+        make_site(demo_path).ws.close()  # people named as their roles
+        with httpx.Client(base_url=served.url) as client:
+            form = client.get("/login").text
+            token = form.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+            signed = client.post("/login", data={"name": "viewer", "csrf_token": token,
+                                                 "password": PASSWORD})
+            assert signed.status_code == 303, signed.text
+            cookies = dict(client.cookies)
+        # A new connection each time: the kernel hands them to both processes.
+        pages = [httpx.get(served.url + "/", cookies=cookies) for _ in range(20)]
+        assert {page.status_code for page in pages} == {200}
+        assert all("HC-2020-0001" in page.text for page in pages)
+    finally:
+        code = served.stop()
+    assert code == 0, served.output()
+    assert served.output().count("Started server process") == 2, served.output()
 
 
 def test_serve_over_https_with_a_certificate(demo_path: Path, tmp_path: Path) -> None:

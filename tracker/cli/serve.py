@@ -26,15 +26,18 @@ from tracker.services.workspace import Workspace
               help="...and this private key (PEM).")
 @click.option("--no-watch", is_flag=True,
               help="Do not watch the mailbox here (leave it to a separate `tracker watch`).")
+@click.option("--workers", default=1, show_default=True, type=int,
+              help="Processes serving pages, about one per processor core, for a team on one "
+                   "server (needs --no-watch: run `tracker watch` beside it).")
 @with_workspace
 def serve(ws: Workspace, host: str, port: int, behind_proxy: bool, certfile: Path | None,
-          keyfile: Path | None, no_watch: bool) -> None:
+          keyfile: Path | None, no_watch: bool, workers: int) -> None:
     """Serve the workspace to a browser: the web dashboard (and the mailbox watcher)."""
     from tracker.web.serving import ServeOptions, check_options
     from tracker.web.serving import serve as run_server
 
     options = ServeOptions(host=host, port=port, behind_proxy=behind_proxy, certfile=certfile,
-                           keyfile=keyfile, watch=not no_watch)
+                           keyfile=keyfile, watch=not no_watch, workers=workers)
     check_options(ws, options)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

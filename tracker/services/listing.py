@@ -26,6 +26,7 @@ from sqlmodel import Session, col
 from tracker.core.clock import Wait
 from tracker.core.errors import InputError
 from tracker.services.facts import DUE_SOON_DAYS, StatusRow, counts_for_clock, derive
+from tracker.services.memo import remembered
 from tracker.services.records import as_utc, utc_column
 from tracker.services.search import Found, Snippet, find_requests, normalise_query, snippets
 from tracker.services.status import (
@@ -215,7 +216,14 @@ def _silence_key(request: RequestColumns, days: int | None) -> tuple[int, str]:
 
 
 def list_requests(ws: Workspace, filters: Filters, as_of: date) -> Page:
-    """One page of the requests that pass *filters* as of *as_of*, in the order asked."""
+    """One page of the requests that pass *filters* as of *as_of*, in the order asked; kept
+    while no event or message is added (staff go back and forth between a list and its
+    requests), for the last few lists asked for."""
+    return remembered(ws, "request-list", (filters, as_of, id(ws.platforms)),
+                      lambda: _list_requests(ws, filters, as_of), slots=32)
+
+
+def _list_requests(ws: Workspace, filters: Filters, as_of: date) -> Page:
     with transaction(ws.engine) as session, paused_gc():
         found = find_requests(session, filters.q) if filters.q else None
         query = _filtered(filters, as_of, found)

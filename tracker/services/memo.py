@@ -11,6 +11,7 @@ recomputed when the version moves, or when the day (or another part of its key) 
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
@@ -31,19 +32,34 @@ def record_version(ws: Workspace) -> tuple[int, int]:
     return int(events or 0), int(messages or 0)
 
 
-def remembered(ws: Workspace, name: str, key: Hashable, compute: Callable[[], T]) -> T:
+def remembered(ws: Workspace, name: str, key: Hashable, compute: Callable[[], T],
+               slots: int = 1) -> T:
     """``compute()``, or the value kept for (*name*, *key*) at the current record version.
 
-    Two people asking at once while it is being computed each compute it (no lock is held
-    while computing): a slower page, never a wrong one.
+    Up to *slots* keys of one *name* are kept (the least recently used goes first): one for a
+    view everyone shares (the dashboard), more for views with arguments (a list's filters, a
+    request's reference). When many ask at once for what is not kept (after a change, fifty
+    people reloading), one computes it and the others wait for its result: computing it fifty
+    times at once would take fifty times as long for everyone.
     """
-    version = (record_version(ws), key)
+    version = record_version(ws)
     with _LOCK:
-        kept: tuple[Any, Any] | None = ws.memo.get(name)
-    if kept is not None and kept[0] == version:
-        value: T = kept[1]
-        return value
-    value = compute()
-    with _LOCK:
-        ws.memo[name] = (version, value)
+        kept: OrderedDict[Hashable, tuple[Any, Any]] = ws.memo.setdefault(name, OrderedDict())
+        computing: dict[Hashable, threading.Lock] = ws.memo.setdefault(
+            f"{name} (computing)", {})
+        one = computing.setdefault(key, threading.Lock())
+    with one:
+        with _LOCK:
+            found = kept.get(key)
+            if found is not None and found[0] == version:
+                kept.move_to_end(key)
+                value: T = found[1]
+                return value
+        value = compute()
+        with _LOCK:
+            kept[key] = (version, value)
+            kept.move_to_end(key)
+            while len(kept) > slots:
+                gone, _ = kept.popitem(last=False)
+                computing.pop(gone, None)
     return value

@@ -15,10 +15,13 @@ from typing import Any
 from tracker.core.errors import TrackerError
 from tracker.services import compose, drafts, records
 from tracker.services.facts import StatusRow
+from tracker.services.memo import remembered
 from tracker.services.status import build_row, timeline
 from tracker.services.workspace import Workspace
 from tracker.store import db
 from tracker.store.models import Case, Request
+
+_KEPT_PAGES = 64  # request pages kept (each a few kilobytes of rows)
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,15 @@ class RequestOverview:
     @property
     def case_title(self) -> str:
         return self.case.title if self.case else ""
+
+
+def live_request(ws: Workspace, ref: str, as_of: date, *, letter: bool = False,
+                 language: str | None = None) -> RequestOverview:
+    """`show_request`, kept while no event or message is added and the templates and the
+    directory are the same (the web's request page, which staff reload after every step)."""
+    key = (ref, as_of, letter, language, id(ws.templates), id(ws.platforms))
+    return remembered(ws, "request-page", key, lambda: show_request(
+        ws, ref, as_of, letter=letter, language=language), slots=_KEPT_PAGES)
 
 
 def show_request(ws: Workspace, ref: str, as_of: date, *, letter: bool = False,

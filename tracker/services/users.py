@@ -294,10 +294,12 @@ def current_session(ws: Workspace, settings: WebSettings, token: str,
         return None
     token_hash = _token_hash(token)
     with db.transaction(ws.engine) as session:
-        row = session.get(WebSession, token_hash)
-        if row is None:
+        found = session.exec(select(WebSession, User).join(  # one query for each page
+            User, col(User.id) == col(WebSession.user_id), isouter=True)
+            .where(col(WebSession.token_hash) == token_hash)).first()
+        if found is None:
             return None
-        user = session.get(User, row.user_id)
+        row, user = found
         expired = (now - row.last_seen_at > timedelta(minutes=settings.idle_minutes)
                    or now - row.created_at > timedelta(hours=settings.session_hours))
         if user is None or user.disabled or expired:

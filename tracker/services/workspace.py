@@ -187,12 +187,24 @@ class Workspace:
         self._shared["platforms"] = directory
         return directory
 
-    @cached_property
+    @property
     def templates(self) -> dict[tuple[str, str], LetterTemplate]:
+        """The letter templates: the shipped ones with the workspace's own over them.
+
+        Kept for every copy (the web face makes one per request) until a file in the
+        workspace's templates folder changes: staff may edit one while `tracker serve` runs.
+        """
         # Imported here: most commands never read a template (`tracker status` stays fast).
         from tracker.letters.loading import load_templates
 
-        return load_templates([self.settings.templates_dir])
+        folder = self.settings.templates_dir
+        key = _files_key(folder, "*.j2")
+        kept: tuple[Any, dict[tuple[str, str], LetterTemplate]] | None = \
+            self._shared.get("templates")
+        if kept is None or key is None or kept[0] != key:
+            kept = (key, load_templates([folder]))
+            self._shared["templates"] = kept
+        return kept[1]
 
     @cached_property
     def calendar(self) -> BusinessCalendar:
@@ -252,6 +264,16 @@ def current_time(ws: Workspace) -> datetime:
     except ValueError:
         raise InputError(f"TRACKER_TODAY={fixed!r} is not a date; use YYYY-MM-DD") from None
     return datetime.combine(check_day(day, "TRACKER_TODAY"), real.timetz())
+
+
+def _files_key(folder: Path, pattern: str) -> tuple[tuple[str, int, int], ...] | None:
+    """What changes when a file of *folder* matching *pattern* is added, removed or written
+    (None if the folder cannot be read: then nothing kept is trusted)."""
+    try:
+        return tuple(sorted((p.name, s.st_mtime_ns, s.st_size) for p in folder.glob(pattern)
+                            if (s := p.stat()))) if folder.is_dir() else ()
+    except OSError:
+        return None
 
 
 _CALENDARS: dict[tuple[str, str], BusinessCalendar] = {}

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from urllib.parse import quote
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
@@ -29,7 +32,8 @@ def create_app(ws: Workspace, *, https: bool | None = None, behind_proxy: bool =
     base_url = ws.settings.web.base_url
     if https is None:
         https = base_url.startswith("https://")
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, title="tracker")
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, title="tracker",
+                  lifespan=_lifespan)
     app.state.workspace = ws
     app.state.cookies = CookieNames(https=https)
     app.state.base_url = origin_of(base_url) if base_url else ""
@@ -42,6 +46,19 @@ def create_app(ws: Workspace, *, https: bool | None = None, behind_proxy: bool =
     _handlers(app)
     app.add_middleware(SecurityHeaders, https=https)
     return app
+
+
+# Threads of one process that run page code (anyio's default is 40). Pages are CPU work in
+# Python, so more threads only take turns at the interpreter lock, and slow everyone: with 8,
+# 50 busy clients get a third more pages a second (benchmarks/web_bench.py). A few stay free
+# while others wait on a mail server (send) or build a bundle.
+PAGE_THREADS = 8
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    anyio.to_thread.current_default_thread_limiter().total_tokens = PAGE_THREADS
+    yield
 
 
 def _handlers(app: FastAPI) -> None:

@@ -7,11 +7,14 @@ and forwarded headers count only from ``[web] trusted_proxies``) or give a certi
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tracker.config.settings import is_loopback
 from tracker.core.errors import ConfigError, TrackerError
@@ -20,6 +23,7 @@ from tracker.services.workspace import Workspace
 
 log = logging.getLogger("tracker.web")
 RETRY_FIRST_CONNECT = 60.0  # seconds: a watcher that never connected tries again this often
+MAX_WORKERS = 32
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,7 @@ class ServeOptions:
     certfile: Path | None = None
     keyfile: Path | None = None
     watch: bool = True
+    workers: int = 1  # processes serving pages (each its own Python: one per core)
 
 
 def check_options(ws: Workspace, options: ServeOptions) -> None:
@@ -41,6 +46,13 @@ def check_options(ws: Workspace, options: ServeOptions) -> None:
             raise ConfigError(f"{path} does not exist; give the certificate's files")
     if not 0 < options.port < 65536:
         raise ConfigError(f"--port {options.port}: give a port from 1 to 65535")
+    if not 0 < options.workers <= MAX_WORKERS:
+        raise ConfigError(f"--workers {options.workers}: give 1 to {MAX_WORKERS} (about one "
+                          "per processor core)")
+    if options.workers > 1 and options.watch and ws.settings.imap.host:
+        raise ConfigError(f"--workers {options.workers} serves pages from several processes "
+                          "and the mailbox is watched from one: add --no-watch and run "
+                          "`tracker watch` beside it (see docs/web.md)")
     if options.behind_proxy and not ws.settings.web.base_url.startswith("https://"):
         raise ConfigError("--behind-proxy needs [web] base_url = \"https://...\" (the address "
                           "staff open, served by the proxy with TLS)")
@@ -84,21 +96,27 @@ def serve(ws: Workspace, options: ServeOptions, *, started: threading.Event | No
     check_options(ws, options)
     ws.engine  # noqa: B018 (open the database and check its schema before the first visitor)
     https = bool(options.certfile) or ws.settings.web.base_url.startswith("https://")
+    listen: dict[str, Any] = {
+        "host": options.host, "port": options.port, "log_level": "info",
+        "proxy_headers": options.behind_proxy,
+        "forwarded_allow_ips": list(ws.settings.web.trusted_proxies) if options.behind_proxy
+        else [],
+        "ssl_certfile": str(options.certfile) if options.certfile else None,
+        "ssl_keyfile": str(options.keyfile) if options.keyfile else None,
+        "server_header": False, "date_header": False, "access_log": True,
+        # On Ctrl-C, a browser's open keep-alive connection must not hold the server up.
+        "timeout_graceful_shutdown": 10,
+    }
+    if options.workers > 1:
+        _serve_workers(ws, options, https, listen)
+        return
     app = create_app(ws, https=https, behind_proxy=options.behind_proxy)
     state = WatchState()
     app.state.watch = state
     stop = threading.Event()
     if options.watch and ws.settings.imap.host:
         start_watcher(ws, stop, state)
-    config = uvicorn.Config(
-        app, host=options.host, port=options.port, log_level="info",
-        proxy_headers=options.behind_proxy,
-        forwarded_allow_ips=list(ws.settings.web.trusted_proxies) if options.behind_proxy
-        else [],
-        ssl_certfile=str(options.certfile) if options.certfile else None,
-        ssl_keyfile=str(options.keyfile) if options.keyfile else None,
-        server_header=False, date_header=False, access_log=True)
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(uvicorn.Config(app, **listen))
     if started is not None:
         threading.Thread(target=_signal_started, args=(server, started), daemon=True).start()
     try:
@@ -111,3 +129,16 @@ def _signal_started(server: object, started: threading.Event) -> None:
     while not getattr(server, "started", False) and not getattr(server, "should_exit", False):
         time.sleep(0.05)
     started.set()
+
+
+def _serve_workers(ws: Workspace, options: ServeOptions, https: bool,
+                   listen: dict[str, Any]) -> None:
+    """uvicorn's supervisor: *options.workers* processes on one socket, each opening the
+    workspace again (`tracker.web.worker`), restarted if one dies."""
+    import uvicorn
+
+    from tracker.web.worker import SPEC
+
+    os.environ[SPEC] = json.dumps({"workspace": str(ws.settings.workspace), "https": https,
+                                   "behind_proxy": options.behind_proxy, "actor": ws.actor})
+    uvicorn.run("tracker.web.worker:app", factory=True, workers=options.workers, **listen)

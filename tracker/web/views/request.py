@@ -21,7 +21,7 @@ from tracker.evidence import build_bundle_bytes
 from tracker.mail.parsing import parse_message
 from tracker.services import actions, drafts, records, sending
 from tracker.services.files import MAX_FILE_BYTES
-from tracker.services.overview import show_request
+from tracker.services.overview import live_request
 from tracker.services.workspace import current_time
 from tracker.store.models import Channel, Resolution, Role
 from tracker.web.auth import RANK, Actor, editor, viewer
@@ -48,7 +48,7 @@ def request_page(request: Request, actor: Annotated[Actor, Depends(viewer)], ref
                  language: str = "") -> Response:
     if language and language not in LANGUAGES:
         raise InputError(f"language {language!r}: use one of {', '.join(LANGUAGES)}")
-    shown = show_request(actor.ws, ref, current_time(actor.ws).date(), letter=True,
+    shown = live_request(actor.ws, ref, current_time(actor.ws).date(), letter=True,
                          language=language or None)
     return render(request, "request.html", {
         "shown": shown, "row": shown.row, "req": shown.request, "today": _today(actor),
