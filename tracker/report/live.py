@@ -14,7 +14,7 @@ def live_weekly_report(ws: Workspace, as_of: date) -> WeeklyReport:
     """`build_weekly_report` as of *as_of*, kept while no event or message is added."""
 
     def build() -> WeeklyReport:
-        with db.transaction(ws.engine) as session:
+        with db.reading(ws.engine) as session:
             return build_weekly_report(ws, session, as_of)
 
     return remembered(ws, "weekly-report", (as_of, len(ws.platforms)), build)

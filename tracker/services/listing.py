@@ -39,7 +39,7 @@ from tracker.services.status import (
     select_requests,
 )
 from tracker.services.workspace import Workspace
-from tracker.store.db import MAX_ROW_ID, transaction
+from tracker.store.db import MAX_ROW_ID, reading
 from tracker.store.models import Case, Message, Platform, Request, State
 
 PER_PAGE = 50
@@ -224,7 +224,7 @@ def list_requests(ws: Workspace, filters: Filters, as_of: date) -> Page:
 
 
 def _list_requests(ws: Workspace, filters: Filters, as_of: date) -> Page:
-    with transaction(ws.engine) as session, paused_gc():
+    with reading(ws.engine) as session, paused_gc():
         found = find_requests(session, filters.q) if filters.q else None
         query = _filtered(filters, as_of, found)
         ids = query.with_only_columns(col(Request.id))

@@ -26,7 +26,7 @@ _LOCK = threading.Lock()
 
 def record_version(ws: Workspace) -> tuple[int, int]:
     """(the highest event id, the highest message id): changes whenever the record does."""
-    with db.transaction(ws.engine) as session:
+    with db.reading(ws.engine) as session:
         events, messages = session.execute(sa.text(
             "select (select max(id) from event), (select max(id) from message)")).one()
     return int(events or 0), int(messages or 0)

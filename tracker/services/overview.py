@@ -69,7 +69,7 @@ def show_request(ws: Workspace, ref: str, as_of: date, *, letter: bool = False,
                  language: str | None = None) -> RequestOverview:
     """The request *ref* as of *as_of*. *letter*: also its current letter (in *language*, a
     preview that changes nothing), its pending draft and the follow-up templates."""
-    with db.transaction(ws.engine) as session:
+    with db.reading(ws.engine) as session:
         req = records.get_request(session, ref)
         row = build_row(ws, req, records.request_messages(session, req), as_of)
         case = session.get(Case, req.case_id)

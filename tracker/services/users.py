@@ -293,22 +293,25 @@ def current_session(ws: Workspace, settings: WebSettings, token: str,
     if not token or len(token) > 100:
         return None
     token_hash = _token_hash(token)
-    with db.transaction(ws.engine) as session:
+    with db.reading(ws.engine) as session:  # every page: no write lock unless one is due
         found = session.exec(select(WebSession, User).join(  # one query for each page
             User, col(User.id) == col(WebSession.user_id), isouter=True)
             .where(col(WebSession.token_hash) == token_hash)).first()
-        if found is None:
-            return None
-        row, user = found
-        expired = (now - row.last_seen_at > timedelta(minutes=settings.idle_minutes)
-                   or now - row.created_at > timedelta(hours=settings.session_hours))
-        if user is None or user.disabled or expired:
-            session.delete(row)
-            return None
-        if now - row.last_seen_at > _TOUCH_EVERY:
-            row.last_seen_at = now
-            session.add(row)
-        return Current(user=user, csrf_token=row.csrf_token, token_hash=token_hash)
+    if found is None:
+        return None
+    row, user = found
+    expired = (now - row.last_seen_at > timedelta(minutes=settings.idle_minutes)
+               or now - row.created_at > timedelta(hours=settings.session_hours))
+    if user is None or user.disabled or expired:
+        with db.transaction(ws.engine) as session:
+            session.execute(sa.delete(WebSession).where(
+                col(WebSession.token_hash) == token_hash))
+        return None
+    if now - row.last_seen_at > _TOUCH_EVERY:
+        with db.transaction(ws.engine) as session:
+            session.execute(sa.update(WebSession).where(
+                col(WebSession.token_hash) == token_hash).values(last_seen_at=now))
+    return Current(user=user, csrf_token=row.csrf_token, token_hash=token_hash)
 
 
 def sign_out(ws: Workspace, token: str) -> None:

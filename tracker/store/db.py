@@ -135,6 +135,9 @@ def _read_only_connect(path: Path) -> Any:
     return lambda: sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
 
 
+_READING = "tracker_reading"  # execution option: a transaction that only reads
+
+
 def make_engine(url: str) -> Engine:
     """Build an engine for *url*; SQLite gets foreign keys, WAL and a busy timeout.
 
@@ -159,6 +162,11 @@ def make_engine(url: str) -> Engine:
 
         @sa.event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # Python's sqlite3 begins a transaction only at the first write, so what a unit of
+            # work read before it could be changed by another process before it writes: a
+            # reply stored by the watcher would then undo a close made on the web. tracker
+            # begins every transaction itself instead (`_begin`).
+            dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             if read_only:
@@ -167,6 +175,14 @@ def make_engine(url: str) -> Engine:
                 cur.execute("PRAGMA journal_mode=WAL")
                 cur.execute("PRAGMA synchronous=FULL")
             cur.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def _begin(conn: sa.Connection) -> None:
+            # A unit of work that may write takes the write lock at its start (IMMEDIATE), so
+            # it reads what no one else can change until it commits; others wait for it (the
+            # busy timeout). `reading` units take none: SQLite's WAL gives them a snapshot.
+            reads = read_only or conn.get_execution_options().get(_READING, False)
+            conn.exec_driver_sql("BEGIN" if reads else "BEGIN IMMEDIATE")
 
         return engine
     try:
@@ -194,7 +210,8 @@ def _write_refused(engine: Engine, exc: BaseException) -> DatabaseError | None:
 
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error."""
+    """One unit of work: commit on success, roll back on any error. On SQLite it holds the
+    write lock from its start: what it reads, nobody changes before it commits."""
     try:
         with Session(engine, expire_on_commit=False) as session, session.begin():
             yield session
@@ -202,6 +219,21 @@ def transaction(engine: Engine) -> Iterator[Session]:
         raise _write_refused(engine, exc) or DatabaseError(
             f"database {safe_url(str(engine.url))} failed: {_first_line(exc)}"
         ) from None
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Session]:
+    """A unit of work that only reads (pages, reports): one consistent view of the record,
+    without waiting for writers or making them wait. Writing in it is a mistake."""
+    try:
+        bound = engine.execution_options(**{_READING: True})
+        with Session(bound, expire_on_commit=False) as session, session.begin():
+            yield session
+            if session.new or session.dirty or session.deleted:
+                raise RuntimeError("db.reading() is for reading; write in db.transaction()")
+    except OperationalError as exc:
+        raise DatabaseError(
+            f"database {safe_url(str(engine.url))} failed: {_first_line(exc)}") from None
 
 
 def _first_line(exc: BaseException) -> str:
