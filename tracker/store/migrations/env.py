@@ -14,9 +14,11 @@ with engine.connect() as connection:
     if sqlite:
         # SQLite alters a table by copying it; with foreign keys on, dropping the old copy of a
         # referenced table fails. Switch them off for the migration (it must happen outside a
-        # transaction) and check every reference afterwards.
-        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-        connection.commit()
+        # transaction, so on the driver's connection: tracker's engine begins every transaction
+        # it is given) and check every reference afterwards.
+        raw = connection.connection.driver_connection
+        assert raw is not None
+        raw.execute("PRAGMA foreign_keys=OFF")
     context.configure(
         connection=connection,
         target_metadata=SQLModel.metadata,
@@ -28,7 +30,7 @@ with engine.connect() as connection:
         context.run_migrations()
     connection.commit()
     if sqlite:
-        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        broken = raw.execute("PRAGMA foreign_key_check").fetchall()
+        raw.execute("PRAGMA foreign_keys=ON")
         if broken:
             raise RuntimeError(f"migration left broken references: {broken[:5]}")
