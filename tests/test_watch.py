@@ -75,3 +75,43 @@ def test_watch_with_wrong_password_fails_at_once(cli: Cli, dovecot: DovecotServe
     result = cli.run("watch", ok=False,
                      env=imap_env(dovecot, TRACKER_IMAP_PASSWORD_COMMAND="printf wrong"))
     assert result.exit_code == 8 and "login refused" in result.stderr
+
+
+def test_mail_that_arrives_between_a_read_and_idle_is_read_at_once(
+        cli: Cli, dovecot: DovecotServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """IDLE announces only what arrives after the last EXAMINE: a reply that lands just after
+    a sync, before IDLE begins, must not wait for the next mail or IDLE's renewal (9 min)."""
+    import threading
+
+    import tracker.jobs.watch as watching
+    from tracker.config.loading import load_settings
+    from tracker.services.workspace import Workspace
+
+    ref, letter_id = sent_request(cli)
+    env = {**{k: v for k, v in cli.env.items() if v is not None},
+           **{k: v for k, v in imap_env(dovecot).items() if v is not None}}
+    ws = Workspace(load_settings(cli.workspace, env), env=env)
+    reads = []
+    real = watching.sync_folder
+
+    def sync_then_mail_arrives(*args: object, **kwargs: object) -> object:
+        info = real(*args, **kwargs)  # type: ignore[arg-type]
+        reads.append(info)
+        if len(reads) == 1:  # right after the watcher's first read of the inbox
+            put(dovecot, mail("Re: answer", in_reply_to=letter_id, day=16))
+        return info
+
+    monkeypatch.setattr(watching, "sync_folder", sync_then_mail_arrives)
+    stop = threading.Event()
+    state = watching.WatchState()
+    thread = threading.Thread(target=watching.watch, args=(ws, stop), kwargs={"state": state})
+    thread.start()
+    try:
+        wait_for(lambda: row(cli, ref)["state"] == "answered", 60,
+                 "the reply that arrived before IDLE")
+        assert state.last_error == ""
+    finally:
+        stop.set()
+        dovecot.kick()  # out of IDLE at once
+        thread.join(timeout=30)
+        ws.close()

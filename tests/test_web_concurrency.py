@@ -89,7 +89,7 @@ def test_web_and_watcher_write_the_same_sqlite_file_at_once(dovecot: DovecotServ
         stop.set()
         site.ws.close()
     assert failures == []
-    assert stored == MAILS
+    assert stored == MAILS, state.last_error
     assert state.last_error == "", state.last_error
     with db.transaction(site.ws.engine) as session:
         done = dict(session.execute(sa.text(

@@ -21,6 +21,7 @@ from tracker.core.errors import DatabaseError, TrackerError
 from tracker.jobs.schedule import run_due_jobs
 from tracker.net.imap import Mailbox, MailboxError
 from tracker.net.imap_login import imap_credentials
+from tracker.net.imap_parse import FolderInfo
 from tracker.services.inbound import Counts
 from tracker.services.sync import sync_all, sync_folder
 from tracker.services.workspace import Workspace
@@ -71,6 +72,12 @@ def _run_jobs(ws: Workspace) -> None:
         log.error("scheduled jobs: %s", exc)
 
 
+def _mark(info: FolderInfo) -> int:
+    """What changes when mail arrives in a folder: its UIDNEXT (its size on a server that
+    does not say)."""
+    return info.uidnext if info.uidnext is not None else info.exists
+
+
 def watch(ws: Workspace, stop: threading.Event, *,
           other_every: float = OTHER_FOLDERS_EVERY, state: WatchState | None = None) -> None:
     """Run until *stop* is set (the CLI sets it on SIGINT/SIGTERM); report into *state*."""
@@ -89,16 +96,20 @@ def watch(ws: Workspace, stop: threading.Event, *,
                 _log_counts("sync", sync_all(ws, mailbox=mailbox))
                 state.synced()
                 last_full = time.monotonic()
+                read_at: int | None = None  # the inbox's mark when it was last read
                 while not stop.is_set():
                     _run_jobs(ws)
-                    mailbox.select(inbox)
-                    left = max(1.0, other_every - (time.monotonic() - last_full))
-                    state.idle = True
-                    changed = mailbox.idle_wait(min(float(imap.idle_renew_seconds), left))
-                    state.idle = False
+                    # Mail that arrived after the last read but before this EXAMINE shows in
+                    # its UIDNEXT, and IDLE will not announce it again: read it first.
+                    changed = _mark(mailbox.select(inbox)) != read_at
+                    if not changed:
+                        left = max(1.0, other_every - (time.monotonic() - last_full))
+                        state.idle = True
+                        changed = mailbox.idle_wait(min(float(imap.idle_renew_seconds), left))
+                        state.idle = False
                     if changed:
                         counts = Counts()
-                        sync_folder(ws, mailbox, inbox, counts)
+                        read_at = _mark(sync_folder(ws, mailbox, inbox, counts))
                         _log_counts(inbox, counts)
                         state.synced()
                     if time.monotonic() - last_full >= other_every:

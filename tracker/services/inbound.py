@@ -28,6 +28,7 @@ from tracker.services.facts import MessageFacts
 from tracker.services.reading import Reading, inbound_facts, mailbox_trust, read_message
 from tracker.services.records import (
     bounced_recipient,
+    for_change,
     get_request,
     messages_facts,
     pending_letter,
@@ -217,8 +218,8 @@ def _store_inbound(ws: Workspace, session: Session,
         return
     refs = {reading.match.ref for *_, reading in inbound if reading.match.ref is not None}
     with session.no_autoflush:  # what waits goes out with the messages below, in one write
-        requests = {r.ref: r for r in session.exec(
-            select(Request).where(col(Request.ref).in_(refs)))} if refs else {}
+        requests = {r.ref: r for r in session.exec(for_change(session, select(Request).where(
+            col(Request.ref).in_(refs)).order_by(col(Request.id))))} if refs else {}
     for ref in refs - set(requests):
         requests[ref] = get_request(session, ref)  # gone meanwhile: a clear NotFoundError
     messages = []

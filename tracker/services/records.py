@@ -18,6 +18,7 @@ from tracker.core.errors import (
 from tracker.core.tags import parse_ref
 from tracker.services.facts import M, MessageFacts, derive
 from tracker.services.workspace import Workspace
+from tracker.store import db
 from tracker.store.models import Message, Request, State
 
 # What the derivation reads of a message (`MessageFacts`), never its raw bytes.
@@ -26,10 +27,18 @@ _FACT_COLUMNS = (col(Message.direction), col(Message.status), col(Message.kind),
                  col(Message.authenticity), col(Message.template))
 
 
+def for_change(session: Session, query: Any) -> Any:
+    """*query* locking the rows it reads until the unit of work ends, unless the unit only
+    reads. On PostgreSQL this is what keeps two writers from deciding on the same old state
+    (a reply stored while staff close the request); SQLite's write lock already does."""
+    return query if db.is_reading(session) else query.with_for_update()
+
+
 def get_request(session: Session, ref: str) -> Request:
     """The request with reference *ref*, or NotFoundError with the closest references."""
     ref = parse_ref(ref)
-    request = session.exec(select(Request).where(Request.ref == ref)).first()
+    request: Request | None = session.exec(for_change(
+        session, select(Request).where(Request.ref == ref))).first()
     if request is None:
         prefix = ref.rsplit("-", 1)[0]
         near = session.exec(select(Request.ref).where(col(Request.ref).startswith(prefix))).all()

@@ -221,6 +221,11 @@ def transaction(engine: Engine) -> Iterator[Session]:
         ) from None
 
 
+def is_reading(session: Session) -> bool:
+    """Is *session* a `reading` unit of work?"""
+    return bool(session.get_bind().get_execution_options().get(_READING, False))
+
+
 @contextmanager
 def reading(engine: Engine) -> Iterator[Session]:
     """A unit of work that only reads (pages, reports): one consistent view of the record,
