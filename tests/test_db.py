@@ -103,42 +103,6 @@ def test_upgrade_keeps_existing_rows(database_url: str) -> None:
         engine.dispose()
 
 
-def test_what_a_unit_of_work_read_nobody_changes_before_it_commits(tmp_path: Path) -> None:
-    """The watcher reads a request, staff close it on the web meanwhile, the watcher writes:
-    the close waits for the watcher's unit of work and lands after it, so it is not lost."""
-    import threading
-    from datetime import UTC, datetime
-
-    from tracker.config.loading import load_settings
-    from tracker.services import actions
-    from tracker.services.demo import build_demo
-    from tracker.services.records import get_request
-    from tracker.services.workspace import Workspace
-
-    path = tmp_path / "demo"
-    build_demo(path).close()
-    watcher, web = (Workspace(load_settings(path, {}), env={}, actor=who)
-                    for who in ("tracker", "editor"))
-    when = datetime(2020, 7, 20, 10, tzinfo=UTC)
-    closing = threading.Thread(target=actions.close_request,
-                               args=(web, "HC-2020-0001", "withdrawn", "", when))
-    try:
-        with db.transaction(watcher.engine) as session:
-            request = get_request(session, "HC-2020-0001")
-            seen = request.state
-            closing.start()
-            closing.join(timeout=1)  # it waits for this unit of work (it used to go ahead)
-            assert closing.is_alive()
-            request.state = seen  # what this unit decided from what it read
-            session.add(request)
-        closing.join()
-        with db.reading(watcher.engine) as session:
-            assert get_request(session, "HC-2020-0001").state == "closed"
-    finally:
-        watcher.close()
-        web.close()
-
-
 def test_a_reading_unit_refuses_to_write(tmp_path: Path) -> None:
     from tracker.services.demo import build_demo
     from tracker.services.records import get_request
