@@ -14,6 +14,16 @@ senders in ``reject_senders`` get ``553 5.7.1`` at MAIL, and ``data_reply`` repl
 already recorded). ``server.messages`` holds every message not refused, with its exact bytes,
 envelope, EHLO name and login.
 
+``xoauth2=check`` makes the server offer ``AUTH XOAUTH2`` (and require a login before MAIL);
+``check(user, token)`` gets the name and bearer token from the client's
+``user=...\x01auth=Bearer ...\x01\x01`` and returns whether they are good, e.g.
+``SmtpTestServer(xoauth2=oauth.is_valid)`` with a FakeOAuthServer (tests/oauth_server.py).
+A bad token gets Gmail's answer: ``334 <base64 JSON error>``, then after the client's empty
+line ``535 5.7.8 Username and Password not accepted``. Without ``auth`` only XOAUTH2 is offered.
+Such a server accepts command and text lines up to 16 KiB (``XOAUTH2_LINE_LIMIT``; aiosmtpd's
+512 / 1001 would refuse a 3,000-character token), so also longer DATA lines than the default
+server. ``server.xoauth2_attempts`` lists every (user, token) tried, good or bad.
+
 Import it as ``from smtp_server import SmtpTestServer`` (``tests/`` has no ``__init__.py``).
 Also here: :func:`silent_port` (accepts connections, never speaks) and :func:`closed_port`.
 """
@@ -21,11 +31,15 @@ Also here: :func:`silent_port` (accepts connections, never speaks) and :func:`cl
 from __future__ import annotations
 
 import asyncio
+import binascii
+import collections
+import json
 import socket
 import ssl
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator
+from base64 import b64decode
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,11 +48,15 @@ from typing import Any, Literal
 
 import trustme
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from tracker.config.settings import SmtpSettings
 
 HOST = "127.0.0.1"
+XOAUTH2_LINE_LIMIT = 16384  # Dovecot refuses a SASL response above ~8 KiB; this is above that
+# What Gmail answers (base64-encoded in a 334) to an XOAUTH2 login with a bad token.
+XOAUTH2_ERROR = {"status": "401", "schemes": "bearer", "scope": "https://mail.google.com/"}
+XOAUTH2_REFUSED = "535 5.7.8 Username and Password not accepted"
 
 
 @dataclass(frozen=True)
@@ -59,7 +77,7 @@ class _Handler:
 
     async def handle_MAIL(self, smtp: SMTP, session: Session, envelope: Envelope,
                           address: str, mail_options: list[str]) -> str:
-        if self.server.auth and not session.authenticated:
+        if (self.server.auth or self.server.xoauth2) and not session.authenticated:
             return "530 5.7.0 Authentication required"
         if address.lower() in self.server.reject_senders:
             return f"553 5.7.1 <{address}>: Sender address rejected: not owned by user"
@@ -94,8 +112,72 @@ class _Handler:
         return "250 2.0.0 OK: queued"
 
 
+class _XOAuth2SMTP(SMTP):
+    """aiosmtpd's SMTP plus ``AUTH XOAUTH2``, with room for long tokens."""
+
+    command_size_limit = XOAUTH2_LINE_LIMIT
+    line_length_limit = XOAUTH2_LINE_LIMIT  # also the StreamReader's limit
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # The base class's per-command limits default to SMTP.command_size_limit (512), not to
+        # the subclass's: give each connection its own table with the raised default.
+        self.command_size_limits = collections.defaultdict(lambda: XOAUTH2_LINE_LIMIT)
+        super().__init__(*args, **kwargs)
+
+    async def auth_XOAUTH2(self, _: SMTP, args: list[str]) -> AuthResult:
+        if len(args) == 1:  # no initial response: ask for it
+            reply = await self.challenge_auth("")
+            if reply is MISSING:  # "*", or not base64 (challenge_auth answered 501)
+                return AuthResult(success=False, handled=True)
+            assert isinstance(reply, bytes)
+            blob = reply
+        else:
+            try:
+                blob = b64decode(args[1], validate=True)
+            except binascii.Error:
+                await self.push("501 5.5.2 Can't decode base64")
+                return AuthResult(success=False, handled=True)
+        credentials = _parse_xoauth2(blob)
+        if credentials is None:
+            await self.push("501 5.5.2 Cannot parse the XOAUTH2 response")
+            return AuthResult(success=False, handled=True)
+        user, token = credentials
+        server: SmtpTestServer = self.event_handler.server
+        with server.lock:
+            server.xoauth2_attempts.append((user, token))
+        assert server.xoauth2 is not None
+        if server.xoauth2(user, token):
+            return AuthResult(success=True, auth_data=LoginPassword(user.encode(), token.encode()))
+        # Gmail: a JSON error in a 334 challenge; the client answers with an empty line.
+        reply = await self.challenge_auth(json.dumps(XOAUTH2_ERROR, separators=(",", ":")))
+        if reply is MISSING:
+            return AuthResult(success=False, handled=True)
+        return AuthResult(success=False, handled=False, message=XOAUTH2_REFUSED)
+
+
+def _parse_xoauth2(blob: bytes) -> tuple[str, str] | None:
+    """(user, token) from ``user=<user>\x01auth=Bearer <token>\x01\x01``, or None."""
+    try:
+        text = blob.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if not text.endswith("\x01\x01"):
+        return None
+    fields = dict(part.partition("=")[::2] for part in text[:-2].split("\x01"))
+    scheme, _, token = fields.get("auth", "").partition(" ")
+    user = fields.get("user", "")
+    if not user or scheme.lower() != "bearer" or not token.strip():
+        return None
+    return user, token.strip()
+
+
 class _Controller(Controller):
     """A Controller that binds port 0 and learns the port the OS chose (no race)."""
+
+    smtp_class: type[SMTP] = SMTP
+
+    def factory(self) -> SMTP:
+        return self.smtp_class(self.handler, **self.SMTP_kwargs)
 
     def _trigger_server(self) -> None:
         server: Any = self.server
@@ -110,8 +192,11 @@ class SmtpTestServer:
                  auth: tuple[str, str] | None = None, reject: Iterable[str] = (),
                  reject_senders: Iterable[str] = (), data_reply: str = "",
                  cert_hosts: Iterable[str] = ("localhost", HOST),
-                 data_delay: float = 0.0) -> None:
+                 data_delay: float = 0.0,
+                 xoauth2: Callable[[str, str], bool] | None = None) -> None:
         self.tls = tls
+        self.xoauth2 = xoauth2
+        self.xoauth2_attempts: list[tuple[str, str]] = []
         self.cert_hosts = tuple(cert_hosts)
         self.data_delay = data_delay
         self.auth = auth
@@ -155,10 +240,16 @@ class SmtpTestServer:
             # aiosmtpd only counts STARTTLS as TLS; implicit TLS and loopback plaintext are fine.
             # Login is enforced in handle_MAIL (auth_required without TLS only adds a warning).
             kwargs["auth_require_tls"] = self.tls == "starttls"
+        if self.xoauth2:
+            kwargs["auth_require_tls"] = self.tls == "starttls"
+            if not self.auth:
+                kwargs["auth_exclude_mechanism"] = ["PLAIN", "LOGIN"]
         self._controller = _Controller(
             _Handler(self), hostname=HOST, port=0, server_hostname="mx.test.example",
             ready_timeout=5.0, **kwargs,
         )
+        if self.xoauth2:
+            self._controller.smtp_class = _XOAuth2SMTP
         self._controller.start()
         self.port = self._controller.port
 

@@ -7,8 +7,13 @@ block, and `HOME` is a fresh folder. So the docs cannot drift from what tracker 
 What the session provides, as a reader's machine would:
 - the mail servers the README names are real ones started here on 127.0.0.1: `smtp.hrgroup.example`
   and `imap.hrgroup.example` in a command are replaced by 127.0.0.1, their ports and plaintext
-  (loopback only) come from `TRACKER_SMTP_PORT`/`TRACKER_IMAP_PORT`/`..._TLS`; the SMTP password
-  is in `$HC_SMTP_PASSWORD`, and `pass` (the password manager the README uses) prints the IMAP one;
+  (loopback only) come from `TRACKER_SMTP_PORT`/`TRACKER_IMAP_PORT`/`..._TLS`, and the hosts a
+  provider preset writes (outlook.office365.com, ...) are overridden by `TRACKER_IMAP_HOST` and
+  `TRACKER_SMTP_HOST`; the mailbox's password is in `$HC_SMTP_PASSWORD`, and `pass` (the
+  password manager the README uses) prints it too;
+- Microsoft's sign-in is tests/oauth_server.py's fake on 127.0.0.1 (`TRACKER_AUTH_AUTHORITY`,
+  `TRACKER_AUTH_CA_FILE`), which approves a device code at once; Dovecot and the SMTP server
+  take its tokens (XOAUTH2); the mailbox has a "Sent Items" folder, as Exchange's have;
 - the organisation's mailbox holds a reply, a look-alike phishing mail and a help-desk answer;
   `~/Takeout/mail.mbox` and `reply.eml` are files the reader has;
 - `TRACKER_TODAY` is fixed, `[report] recipients` is set for `report --email`;
@@ -37,11 +42,13 @@ import imapclient
 import pytest
 from conftest import border_received
 from dovecot import PASSWORD, DovecotServer, dovecot_available
+from oauth_server import FakeOAuthServer
 from smtp_server import SmtpTestServer
 
 ROOT = Path(__file__).resolve().parent.parent
 USER = "inquiries@hrgroup.example"
 TODAY = "2026-12-01"
+DOCS_CLIENT_ID = "3f0c6a52-8b1e-4d2a-9c77-5e8f2b1d0a94"  # docs/mail-providers.md's example
 RUN = ["README.md", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md"))]
 
 
@@ -151,12 +158,16 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
         box.add(raw)
     box.close()
     (home / "reply.eml").write_bytes(INBOX[0])
-    with SmtpTestServer(auth=(USER, "smtp-secret")) as smtp, \
-            DovecotServer(tmp_dir="/tmp") as imap:
+    with FakeOAuthServer(user=USER, client_id=DOCS_CLIENT_ID,
+                         device_script=["authorization_pending"]) as oauth, \
+            SmtpTestServer(auth=(USER, PASSWORD), xoauth2=oauth.is_valid) as smtp, \
+            DovecotServer(tmp_dir="/tmp", oauth2_introspection_url=oauth.introspection_url
+                          ) as imap:
         users = imap.root / "users"
         users.write_text(users.read_text() + f"{USER}:{{PLAIN}}{PASSWORD}\n")
         with imapclient.IMAPClient(imap.host, imap.port, ssl=False) as client:
             client.login(USER, PASSWORD)
+            client.create_folder("Sent Items")
             for raw in INBOX:
                 when = email.message_from_bytes(raw, policy=policy.default)["Date"].datetime
                 client.append("INBOX", raw, msg_time=when)
@@ -164,9 +175,12 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
             "HOME": str(home), "PATH": f"{bin_dir}:{Path(sys.executable).parent}:"
                                        f"{os.environ['PATH']}",
             "LANG": "C.UTF-8", "COLUMNS": "140", "TRACKER_TODAY": TODAY,
-            "TRACKER_SMTP_PORT": str(smtp.port), "TRACKER_SMTP_TLS": "none",
-            "HC_SMTP_PASSWORD": "smtp-secret",
-            "TRACKER_IMAP_PORT": str(imap.port), "TRACKER_IMAP_TLS": "none",
+            "TRACKER_SMTP_HOST": "127.0.0.1", "TRACKER_SMTP_PORT": str(smtp.port),
+            "TRACKER_SMTP_TLS": "none", "HC_SMTP_PASSWORD": PASSWORD,
+            "TRACKER_IMAP_HOST": "127.0.0.1", "TRACKER_IMAP_PORT": str(imap.port),
+            "TRACKER_IMAP_TLS": "none",
+            "TRACKER_AUTH_AUTHORITY": f"{oauth.url}/organizations",
+            "TRACKER_AUTH_CA_FILE": oauth.ca_file,
             "TRACKER_REPORT_RECIPIENTS": "board@hrgroup.example",
         }
         yield Session(home, env)

@@ -8,16 +8,18 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from dovecot import PASSWORD, DovecotServer, dovecot_fixture, dovecot_tls_fixture  # noqa: F401
 
-from tracker.config.settings import ImapSettings
+from tracker.config.settings import ImapSettings, Settings
 from tracker.core.errors import ConfigError
 from tracker.mail.header_info import SCREEN_FIELDS
 from tracker.net.imap import Mailbox, MailboxDisconnected, MailboxError
-from tracker.net.imap_login import check_imap_settings, imap_credentials
+from tracker.net.imap_login import check_imap_settings
 from tracker.net.imap_parse import FolderInfo, folder_info
+from tracker.net.logins import imap_login
 
 CREDENTIALS = ("password", PASSWORD)
 TAIPEI = timezone(timedelta(hours=8))
@@ -104,8 +106,13 @@ def test_unusable_settings_are_refused_before_connecting(overrides: dict[str, ob
     with pytest.raises(ConfigError) as info:
         check_imap_settings(settings)
     assert expected in str(info.value)
-    with pytest.raises(ConfigError):  # Mailbox checks before it opens a socket
-        Mailbox(settings, CREDENTIALS).connect()
+    if "password_command" in overrides or "oauth2_token_command" in overrides:
+        # How to log in is settled before a Mailbox exists: tracker.net.logins.
+        with pytest.raises(ConfigError, match=expected.replace("no login", "has no login")):
+            imap_login(Settings(workspace=Path("/nonexistent"), imap=settings))
+    else:
+        with pytest.raises(ConfigError):  # Mailbox checks before it opens a socket
+            Mailbox(settings, CREDENTIALS).connect()
 
 
 def test_plaintext_to_a_remote_host_is_refused_without_any_connection() -> None:
@@ -115,19 +122,24 @@ def test_plaintext_to_a_remote_host_is_refused_without_any_connection() -> None:
         pass
 
 
+def _login_of(imap: ImapSettings) -> tuple[str, str]:
+    login = imap_login(Settings(workspace=Path("/nonexistent"), imap=imap))
+    return login.kind, login.secret()
+
+
 def test_credentials_come_from_env_command_or_token_command(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRACKER_TEST_IMAP_PASSWORD", "from-env")
-    assert imap_credentials(ImapSettings(password_env="TRACKER_TEST_IMAP_PASSWORD")) == (
+    assert _login_of(ImapSettings(password_env="TRACKER_TEST_IMAP_PASSWORD")) == (
         "password", "from-env")
-    assert imap_credentials(ImapSettings(password_command="printf 'from command'")) == (
+    assert _login_of(ImapSettings(password_command="printf 'from command'")) == (
         "password", "from command")
-    assert imap_credentials(ImapSettings(oauth2_token_command="printf 'ya29.tok\\n'")) == (
+    assert _login_of(ImapSettings(oauth2_token_command="printf 'ya29.tok\\n'")) == (
         "oauth2", "ya29.tok")
     with pytest.raises(ConfigError, match="no login secret"):
-        imap_credentials(ImapSettings())
+        _login_of(ImapSettings())
     with pytest.raises(ConfigError, match="oauth2_token_command exited with 1"):
-        imap_credentials(ImapSettings(oauth2_token_command="false"))
+        _login_of(ImapSettings(oauth2_token_command="false"))
 
 
 # -- connecting --------------------------------------------------------------------------------

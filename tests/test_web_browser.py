@@ -20,6 +20,7 @@ from browser_support import Served, photograph, serious_violations, sign_in
 from click.testing import CliRunner
 from conftest import INIT_ARGS
 from dovecot import DovecotServer, dovecot_available
+from oauth_server import FakeOAuthServer
 from smtp_server import SmtpTestServer
 
 from tracker.cli import main
@@ -38,6 +39,7 @@ class Site:
     env: dict[str, str]
     smtp: SmtpTestServer
     imap: DovecotServer
+    oauth: FakeOAuthServer
 
     @property
     def url(self) -> str:
@@ -55,9 +57,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         pytest.skip("dovecot is not installed")
     root = tmp_path_factory.mktemp("web")
     workspace = root / "ws"
-    with SmtpTestServer() as smtp, DovecotServer(tmp_dir="/tmp") as imap:
+    with SmtpTestServer() as smtp, DovecotServer(tmp_dir="/tmp") as imap, \
+            FakeOAuthServer(device_script=["authorization_pending"]) as oauth:
         imap_settings = imap.settings()
         env = {
+            # The sign-in server, should a test connect the mailbox to "Microsoft" (the
+            # password below still logs in to IMAP: it comes first).
+            "TRACKER_AUTH_AUTHORITY": f"{oauth.url}/organizations",
+            "TRACKER_AUTH_CA_FILE": oauth.ca_file, "TRACKER_AUTH_TOKEN_STORE": "file",
             "TRACKER_SMTP_HOST": smtp.host, "TRACKER_SMTP_PORT": str(smtp.port),
             "TRACKER_SMTP_TLS": "none",
             "TRACKER_IMAP_HOST": imap_settings.host, "TRACKER_IMAP_PORT": str(imap_settings.port),
@@ -76,7 +83,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         ws.close()
         served = Served(workspace, env, root / "serve.log")
         try:
-            yield Site(served, workspace, env, smtp, imap)
+            yield Site(served, workspace, env, smtp, imap, oauth)
         finally:
             code = served.stop()
             output = served.output()
@@ -267,7 +274,7 @@ def test_the_whole_cycle_in_the_browser(site: Site, page: Any, tmp_path: Path) -
 
 @pytest.mark.parametrize("path", ["/platforms", "/platforms/zoom", "/templates",
                                   "/templates/account-suspension", "/report", "/stats",
-                                  "/settings", "/inbox", "/requests/new"])
+                                  "/settings", "/settings/mail", "/inbox", "/requests/new"])
 def test_every_page_is_accessible(site: Site, page: Any, path: str) -> None:
     sign_in(page, site.url, "admin", PASSWORD)
     visit(page, site, path, "page" + path.replace("/", "-"))
@@ -296,3 +303,28 @@ def test_the_demo_in_the_browser(chromium: Any, tmp_path: Path, _demo_template: 
         context.close()
         served.stop()
     assert "Traceback" not in served.output()
+
+
+def test_an_admin_signs_the_mailbox_in_with_a_device_code(site: Site, page: Any) -> None:
+    """Last in this module: it connects the shared workspace to the (fake) Microsoft."""
+    sign_in(page, site.url, "admin", PASSWORD)
+    page.goto(site.url + "/settings")
+    page.get_by_role("link", name="Connect the mailbox").click()
+    page.get_by_label("Who runs the mailbox").select_option("microsoft365")
+    page.get_by_label("The mailbox's address (also its login name)").fill("staff@hrgroup.example")
+    page.get_by_label("Client id").fill(site.oauth.client_id)
+    page.get_by_role("button", name="Save").click()
+    assert "setting(s) changed" in page.inner_text("main")
+    assert "Nobody is signed in" in page.inner_text(".signin-state")
+    page.get_by_label("How to sign in").select_option("device")
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    code = page.inner_text(".user-code").strip()
+    assert len(code) == 9
+    photograph(page, "mail-sign-in-code")
+    assert serious_violations(page) == []
+    # The fake approves the code at its first poll; htmx asks this page every 2 s.
+    page.wait_for_selector(".status-done", timeout=30_000)
+    assert "Signed in as staff" in page.inner_text("#sign-in-state")
+    photograph(page, "mail-signed-in")
+    page.goto(site.url + "/settings/mail")
+    assert "staff" in page.inner_text(".signin-account")

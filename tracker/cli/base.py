@@ -90,12 +90,16 @@ COMMAND_MODULES = {
     "evidence": "evidence",
     "user": "users",
     "serve": "serve",
+    "auth": "auth", "setup": "mail_setup",
+    "config": "configure",
 }
 
 # Each command's help summary (the first paragraph of its docstring), so that `tracker --help`
 # lists the commands without importing them. tests/test_startup.py checks it against them.
 COMMAND_SUMMARIES = {
+    "auth": "Sign in to the mail provider (Microsoft 365, Google) for IMAP and SMTP.",
     "case": "Cases: the incidents behind requests.",
+    "config": "Show and change tracker.toml safely (validated, comments kept, no secrets).",
     "close": "Close a request with a resolution.",
     "db": "Database schema migrations and a consistency check.",
     "demo": "Build a throw-away workspace with a sample case, and show its status.",
@@ -131,6 +135,7 @@ COMMAND_SUMMARIES = {
                      "cron.",
     "search": "Find requests by reference, platform, subject or the text of their messages.",
     "send": "Send the request's pending letter by SMTP.",
+    "setup": "Guided setup: connect the organisation's mailbox.",
     "stats": "Per platform: requests, answered share, median days to the first reply, longest "
              "silence; over all time and per year of the first letter.",
     "status": "One row per open request: days without response, deadline, overdue.",
@@ -212,6 +217,11 @@ def parse_day(text: str | None, option: str) -> date | None:
     return check_day(day, option)
 
 
+def actor() -> str:
+    """Who runs the command, for the events it records."""
+    return os.environ.get("TRACKER_ACTOR") or _user()
+
+
 def _user() -> str:
     import getpass
 
@@ -232,7 +242,7 @@ def with_workspace(func: Callable[..., Any]) -> Callable[..., Any]:
         from tracker.services.workspace import Workspace
 
         path = find_workspace(explicit)
-        ws = Workspace(load_settings(path), actor=os.environ.get("TRACKER_ACTOR") or _user())
+        ws = Workspace(load_settings(path), actor=actor())
         if ws.read_only:
             click.echo(f"tracker: note: workspace {path} is read-only: the database is opened "
                        "read-only; commands that change it will fail", err=True)

@@ -30,7 +30,8 @@ __all__ = [
     "validate_settings",
 ]
 
-_SECRET_KEYS = {"password", "secret", "token", "oauth2_token", "api_key"}
+_SECRET_KEYS = {"password", "secret", "token", "oauth2_token", "api_key", "client_secret",
+                "refresh_token", "access_token"}
 
 
 def _coerce(section: str, key: str, hint: Any, value: Any, origin: str) -> Any:
@@ -151,6 +152,7 @@ def parse_settings(text: str, workspace: Path, env: Mapping[str, str] | None = N
         database=db,
         smtp=parts["smtp"],
         imap=parts["imap"],
+        auth=parts["auth"],
         report=parts["report"],
         reminders=parts["reminders"],
         web=parts["web"],
@@ -226,6 +228,7 @@ def validate_settings(settings: Settings) -> None:
     for address in settings.report.recipients:
         check_address("[report] recipients:", address, ConfigError)
     _validate_web(settings)
+    _validate_auth(settings)
 
 
 def _validate_web(settings: Settings) -> None:
@@ -242,6 +245,23 @@ def _validate_web(settings: Settings) -> None:
         raise ConfigError(f"[web] idle_minutes {web.idle_minutes}: give 1 to 1440 minutes")
     if not 1 <= web.session_hours <= 24 * 31:
         raise ConfigError(f"[web] session_hours {web.session_hours}: give 1 to 744 hours")
+
+
+def _validate_auth(settings: Settings) -> None:
+    import re
+    from urllib.parse import urlsplit
+
+    auth = settings.auth
+    for key in ("authority", "authorization_endpoint", "token_endpoint"):
+        url = getattr(auth, key)
+        if url and (urlsplit(url).scheme != "https" or not urlsplit(url).hostname):
+            raise ConfigError(f"[auth] {key} {url!r}: give an https:// address (tokens never "
+                              "travel in plaintext), or leave it empty for the provider's own")
+    if not re.fullmatch(r"[A-Za-z0-9.-]{1,100}", auth.tenant):
+        raise ConfigError(f"[auth] tenant {auth.tenant!r}: give organizations, common, the "
+                          "tenant's domain (org.example) or its id")
+    if auth.client_secret_env and auth.client_secret_command:
+        raise ConfigError("[auth] set client_secret_env or client_secret_command, not both")
 
 
 def find_workspace(explicit: str | os.PathLike[str] | None, cwd: Path | None = None,

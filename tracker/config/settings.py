@@ -57,6 +57,7 @@ class SmtpSettings:
     username: str = ""
     password_env: str = ""
     password_command: str = ""
+    oauth2_token_command: str = ""
     tls: TlsMode = "starttls"
     ca_file: str = ""
     timeout: float = 30.0
@@ -95,6 +96,34 @@ class ImapSettings:
     def effective_port(self) -> int:
         """``port``, or the standard port for the TLS mode."""
         return self.port or (993 if self.tls == "ssl" else 143)
+
+
+AuthProvider = Literal["", "microsoft", "google"]
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """Signing in with the mail provider (OAuth2) for IMAP and SMTP: ``tracker auth login``.
+
+    ``client_id`` is the organisation's own app registration (docs/mail-providers.md). Its
+    secret, where Google's desktop apps have one, comes from ``client_secret_env`` or
+    ``client_secret_command`` like every secret. ``authority`` (Microsoft: the authority URL)
+    and ``token_endpoint`` / ``authorization_endpoint`` (Google) replace the providers' own
+    addresses, for a sovereign cloud or the tests; ``ca_file`` pins the CA of that server.
+    """
+
+    provider: AuthProvider = ""
+    client_id: str = ""
+    client_secret_env: str = ""
+    client_secret_command: str = ""
+    tenant: str = "organizations"
+    authority: str = ""
+    authorization_endpoint: str = ""
+    token_endpoint: str = ""
+    ca_file: str = ""
+    # Where the refresh token is kept: the OS keyring when this machine has one ("auto"),
+    # else a private file in the workspace.
+    token_store: Literal["auto", "keyring", "file"] = "auto"  # noqa: S105 - a place
 
 
 @dataclass(frozen=True)
@@ -136,6 +165,7 @@ class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     imap: ImapSettings = field(default_factory=ImapSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
     report: ReportSettings = field(default_factory=ReportSettings)
     reminders: ReminderSettings = field(default_factory=ReminderSettings)
     web: WebSettings = field(default_factory=WebSettings)
@@ -162,6 +192,7 @@ SECTIONS: dict[str, type[Any]] = {
     "database": DatabaseSettings,
     "smtp": SmtpSettings,
     "imap": ImapSettings,
+    "auth": AuthSettings,
     "report": ReportSettings,
     "reminders": ReminderSettings,
     "web": WebSettings,

@@ -90,6 +90,18 @@ class AccessError(TrackerError):
     exit_code = 9
 
 
+class SignInError(TrackerError):
+    """The mail provider's sign-in (OAuth2) could not be used: its server could not be
+    reached, or it refused the app registration."""
+
+    exit_code = 10
+
+
+class SignInNeeded(SignInError):
+    """There is no sign-in, or the provider no longer accepts it (expired, revoked, consent
+    withdrawn): a person must run ``tracker auth login`` again."""
+
+
 def suggest(name: str, choices: Iterable[str]) -> str:
     """Return ``" (did you mean: a, b?)"`` for close matches of *name*, or ``""``."""
     close = get_close_matches(name, list(choices), n=3, cutoff=0.5)

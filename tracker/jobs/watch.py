@@ -17,11 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from tracker.core.errors import DatabaseError, TrackerError
+from tracker.core.errors import DatabaseError, SignInError, TrackerError
 from tracker.jobs.schedule import run_due_jobs
 from tracker.net.imap import Mailbox, MailboxError
-from tracker.net.imap_login import imap_credentials
 from tracker.net.imap_parse import FolderInfo
+from tracker.net.logins import imap_login
 from tracker.services.inbound import Counts
 from tracker.services.sync import sync_all, sync_folder
 from tracker.services.workspace import Workspace
@@ -47,6 +47,7 @@ class WatchState:
         self.connected = self.idle = False
         self.last_error, self.last_error_at = error, datetime.now(UTC)
 OTHER_FOLDERS_EVERY = 300.0
+SIGN_IN_RETRY = 60.0  # seconds between tries while the provider sign-in needs a person
 MAX_BACKOFF = 300.0
 
 
@@ -79,17 +80,23 @@ def _mark(info: FolderInfo) -> int:
 
 
 def watch(ws: Workspace, stop: threading.Event, *,
-          other_every: float = OTHER_FOLDERS_EVERY, state: WatchState | None = None) -> None:
-    """Run until *stop* is set (the CLI sets it on SIGINT/SIGTERM); report into *state*."""
+          other_every: float = OTHER_FOLDERS_EVERY, state: WatchState | None = None,
+          sign_in_retry: float = SIGN_IN_RETRY) -> None:
+    """Run until *stop* is set (the CLI sets it on SIGINT/SIGTERM); report into *state*.
+
+    A provider sign-in that is missing, expired or revoked does not end the watcher: it says
+    so (one line: run `tracker auth login`) and tries again every *sign_in_retry* seconds,
+    so that signing in again, from a terminal or the web, is all it takes.
+    """
     state = state or WatchState()
     state.running = True
-    imap = ws.settings.imap
-    inbox = imap.folders[0]
     attempt = 0
     connected_once = False
     while not stop.is_set():
+        imap = ws.settings.imap  # read at each connection: the web may have changed them
+        inbox = imap.folders[0]
         try:
-            with Mailbox(imap, imap_credentials(imap)) as mailbox:
+            with Mailbox(imap, imap_login(ws.settings)) as mailbox:
                 log.info("connected to %s as %s", imap.host, imap.username)
                 connected_once, attempt = True, 0
                 state.connected = True
@@ -116,6 +123,10 @@ def watch(ws: Workspace, stop: threading.Event, *,
                         _log_counts("sync", sync_all(ws, mailbox=mailbox))
                         state.synced()
                         last_full = time.monotonic()
+        except SignInError as exc:
+            state.failed(str(exc))
+            log.error("%s; trying again in %g s", exc, sign_in_retry)
+            stop.wait(sign_in_retry)
         except (MailboxError, DatabaseError) as exc:
             state.failed(str(exc))
             if not connected_once:

@@ -30,12 +30,14 @@ from types import TracebackType
 from typing import Any
 
 import imapclient
+from imapclient.exceptions import LoginError
 
 from tracker.config.settings import ImapSettings
 from tracker.core.errors import TrackerError, suggest
 from tracker.net.imap_batches import HeaderFetches, chunks
 from tracker.net.imap_login import check_imap_settings, explain_failure, server_text
 from tracker.net.imap_parse import FetchedMessage, FolderInfo, fetched_messages, folder_info
+from tracker.net.logins import Login
 from tracker.net.pipeline import Pipeline
 from tracker.net.tls import tls_context
 
@@ -55,11 +57,14 @@ class MailboxDisconnected(MailboxError):
 class Mailbox:
     """One read-only IMAP session. Use as a context manager."""
 
-    def __init__(self, settings: ImapSettings, credentials: tuple[str, str]) -> None:
-        if credentials[0] not in ("password", "oauth2"):
-            raise ValueError(f"unknown credential kind {credentials[0]!r}")
+    def __init__(self, settings: ImapSettings, credentials: tuple[str, str] | Login) -> None:
+        if isinstance(credentials, tuple):
+            if credentials[0] not in ("password", "oauth2"):
+                raise ValueError(f"unknown credential kind {credentials[0]!r}")
+            credentials = Login.fixed(credentials[0], credentials[1])  # type: ignore[arg-type]
         self.settings = settings
-        self._kind, self._secret = credentials
+        self._login = credentials
+        self._kind, self._secret = credentials.kind, ""
         self.host = settings.host.strip("[]")
         self.port = settings.effective_port
         self.where = f"{settings.host}:{self.port}"
@@ -84,7 +89,7 @@ class Mailbox:
 
     def connect(self) -> None:
         """Connect, secure the connection and log in; raise MailboxError saying why not."""
-        check_imap_settings(self.settings)
+        check_imap_settings(self.settings, login_given=True)
         self.close(politely=False)  # a reconnect replaces a dead session
         tls = self.settings.tls
         context = tls_context("imap", self.settings.ca_file) if tls != "none" else None
@@ -108,10 +113,7 @@ class Mailbox:
                     )
                 client.starttls(context)
             step = "login"
-            if self._kind == "oauth2":
-                client.oauth2_login(self.settings.username, self._secret)
-            else:
-                client.login(self.settings.username, self._secret)
+            self._log_in(client)
             step = "CAPABILITY"
             self.capabilities = frozenset(c.decode("ascii", "replace").upper()
                                           for c in client.capabilities())
@@ -128,6 +130,21 @@ class Mailbox:
         self._client, self._lost, self._selected = client, "", None
         self._fetches = HeaderFetches(pipeline, self._talk, lambda: self._selected is not None,
                                       self._unanswered)
+
+    def _log_in(self, client: imapclient.IMAPClient) -> None:
+        """Log in; a refused token is renewed once and tried again (it may have expired
+        early, or been revoked and granted anew)."""
+        self._secret = self._login.secret()
+        if self._kind != "oauth2":
+            client.login(self.settings.username, self._secret)
+            return
+        try:
+            client.oauth2_login(self.settings.username, self._secret)
+        except LoginError:
+            if not self._login.renewable:
+                raise
+            self._secret = self._login.secret(fresh=True)
+            client.oauth2_login(self.settings.username, self._secret)
 
     def close(self, politely: bool = True) -> None:
         """Log out (or, after an error, just close the socket). Never raises."""
@@ -347,7 +364,8 @@ class Mailbox:
                                    f"{step} ({reason}); reconnect and go on from the checkpoint")
 
     def _explain(self, exc: BaseException, step: str) -> str:
-        return explain_failure(exc, step, self.settings, self.where, self._kind, self._secret)
+        return explain_failure(exc, step, self.settings, self.where, self._kind, self._secret,
+                               self._login.source)
 
     def _text(self, value: BaseException | bytes | str) -> str:
         return server_text(value, self._secret)

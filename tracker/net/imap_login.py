@@ -12,31 +12,22 @@ from imapclient.exceptions import LoginError
 
 from tracker.config.settings import ImapSettings
 from tracker.core.errors import ConfigError
-from tracker.net.secrets import one_line, read_secret, token_from_command
+from tracker.net.logins import no_login_hint
+from tracker.net.secrets import one_line
 from tracker.net.tls import check_server_settings
 
 _MAX_TEXT = 200  # characters of server text kept in an error message
-_NO_LOGIN_HINT = ("[imap] has no login secret; set password_env (name of an environment variable), "
-                  "password_command or oauth2_token_command")
+_NO_LOGIN_HINT = no_login_hint("imap")
 
 
-def imap_credentials(settings: ImapSettings) -> tuple[str, str]:
-    """Return ``("password", secret)`` or ``("oauth2", token)`` as configured in [imap]."""
-    if settings.oauth2_token_command:
-        return "oauth2", token_from_command("imap", settings.oauth2_token_command)
-    secret = read_secret("imap", settings.password_env, settings.password_command)
-    if secret is None:
-        raise ConfigError(_NO_LOGIN_HINT)
-    if not secret:
-        raise ConfigError(f"[imap] the password from {_secret_source(settings)} is empty")
-    return "password", secret
-
-
-def check_imap_settings(settings: ImapSettings) -> None:
-    """Raise ConfigError if *settings* cannot be used to read the mailbox safely."""
+def check_imap_settings(settings: ImapSettings, login_given: bool = False) -> None:
+    """Raise ConfigError if *settings* cannot be used to read the mailbox safely (with
+    *login_given*, how to log in was settled already: `tracker.net.logins`)."""
     check_server_settings("imap", settings)
     if not settings.username.strip():
         raise ConfigError("set [imap] username in tracker.toml or TRACKER_IMAP_USERNAME")
+    if login_given:
+        return
     has_password = bool(settings.password_env or settings.password_command)
     if settings.oauth2_token_command and has_password:
         raise ConfigError("[imap] set either oauth2_token_command or a password "
@@ -64,13 +55,19 @@ def server_text(value: BaseException | bytes | str, secret: str) -> str:
 
 
 def explain_failure(exc: BaseException, step: str, settings: ImapSettings, where: str,
-                    kind: str, secret: str) -> str:
+                    kind: str, secret: str, source: str = "") -> str:
     """What *exc*, raised while connecting or logging in (*step*) to *where*, means."""
     if isinstance(exc, LoginError):
+        source = source or _secret_source(settings)
+        if kind == "oauth2" and source.endswith("sign-in"):
+            return (f"IMAP login refused for {settings.username} at {where} "
+                    f"({server_text(exc, secret)}) although {source} gave a fresh token: "
+                    "check that [imap] username is the account signed in (`tracker auth "
+                    "status`) and that IMAP is allowed for it, or run `tracker auth login`")
         what = "token" if kind == "oauth2" else "password"
         return (f"IMAP login refused for {settings.username} at {where} "
                 f"({server_text(exc, secret)}): check [imap] username and the {what} from "
-                f"{_secret_source(settings)}")
+                f"{source}")
     if isinstance(exc, UnicodeEncodeError):
         return ("the IMAP username or password contains non-ASCII characters, which "
                 "Python's imaplib cannot send; use an ASCII password")

@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from tracker.config.settings import SmtpSettings
 from tracker.core.errors import ConfigError, DeliveryUncertain, SendError
 from tracker.mail.addresses import address_problem
+from tracker.net.logins import Login, xoauth2
 from tracker.net.secrets import one_line, read_secret, redact
 from tracker.net.tls import check_server_settings, tls_context
 
@@ -41,18 +42,21 @@ def smtp_password(settings: SmtpSettings) -> str | None:
     return read_secret("smtp", settings.password_env, settings.password_command)
 
 
-def check_smtp_settings(settings: SmtpSettings) -> None:
-    """Raise ConfigError if *settings* cannot be used to send mail safely."""
+def check_smtp_settings(settings: SmtpSettings, signs_in: bool = False) -> None:
+    """Raise ConfigError if *settings* cannot be used to send mail safely (*signs_in*: a
+    provider sign-in, ``[auth]``, logs in when no password is set)."""
     check_server_settings("smtp", settings)
-    if settings.username and not (settings.password_env or settings.password_command):
+    if settings.username and not (settings.password_env or settings.password_command
+                                  or settings.oauth2_token_command or signs_in):
         raise ConfigError(
             "[smtp] username is set but neither password_env nor password_command is; "
-            "set one of them (the password itself never goes in tracker.toml)"
+            "set one of them (the password itself never goes in tracker.toml), or sign in "
+            "with the mail provider ([auth] provider, then `tracker auth login`)"
         )
 
 
 def send_raw(settings: SmtpSettings, sender: str, recipients: Sequence[str], raw: bytes,
-             password: str | None = None) -> None:
+             password: str | Login | None = None) -> None:
     """Deliver the exact bytes *raw* to *recipients* with envelope sender *sender*.
 
     *raw* must be a complete RFC 5322 message with CRLF line endings. Return only when the
@@ -69,7 +73,31 @@ def send_raw(settings: SmtpSettings, sender: str, recipients: Sequence[str], raw
         )
     rcpts = [recipients] if isinstance(recipients, str) else list(recipients)
     _check_envelope(sender, rcpts, raw)
-    _Delivery(settings, sender, rcpts, raw, password).run()
+    login = Login.fixed("password", password) if isinstance(password, str) else password
+    _Delivery(settings, sender, rcpts, raw, login).run()
+
+
+def check_login(settings: SmtpSettings, sender: str, login: Login | None) -> str:
+    """Connect, secure, log in and say goodbye, sending nothing; what the server offered.
+
+    For `tracker setup mail`: SendError (one line, as for a letter) when any step fails.
+    """
+    check_server_settings("smtp", settings)
+    delivery = _Delivery(settings, sender, [], b"", login)
+    client: smtplib.SMTP | None = None
+    try:
+        client = delivery._connect()
+        delivery._greet(client)
+        delivery._login(client)
+    except (smtplib.SMTPException, OSError) as exc:
+        raise SendError(delivery._explain(exc).replace("; nothing was sent", "")
+                        .replace("; the letter was not sent", "")) from None
+    finally:
+        if client is not None:
+            _hang_up(client, politely=True)
+    how = "signed in" if login is not None else "no login needed"
+    tls = {"ssl": "TLS", "starttls": "STARTTLS", "none": "plaintext (loopback)"}[settings.tls]
+    return f"{delivery.where}: {tls}, {how}"
 
 
 def _check_envelope(sender: str, recipients: list[str], raw: bytes) -> None:
@@ -125,12 +153,13 @@ class _Delivery:
     """One SMTP session that sends one message; knows how to explain its own failure."""
 
     def __init__(self, settings: SmtpSettings, sender: str, recipients: list[str], raw: bytes,
-                 password: str | None) -> None:
+                 login: Login | None) -> None:
         self.settings = settings
         self.sender = sender
         self.recipients = recipients
         self.raw = raw
-        self.password = password
+        self.login = login
+        self.password: str | None = None  # the secret in use, hidden in every error
         self.host = settings.host.strip("[]")
         self.where = f"{settings.host}:{settings.effective_port}"
         self.context = tls_context("smtp", settings.ca_file) if settings.tls != "none" else None
@@ -181,13 +210,23 @@ class _Delivery:
     def _login(self, client: smtplib.SMTP) -> None:
         if not self.settings.username:
             return
-        assert self.password is not None  # send_raw checked it
+        assert self.login is not None  # send_raw checked it
         self.step = "login"
         if not client.has_extn("auth"):
             raise SendError(
                 f"SMTP server {self.where} does not offer AUTH; check [smtp] host, port and "
                 "tls, or leave [smtp] username empty if the server needs no login"
             )
+        self.password = self.login.secret()
+        if self.login.kind == "oauth2":
+            try:
+                self._xoauth2(client)
+            except smtplib.SMTPAuthenticationError:
+                if not self.login.renewable:
+                    raise
+                self.password = self.login.secret(fresh=True)  # expired early, or revoked
+                self._xoauth2(client)
+            return
         try:
             client.login(self.settings.username, self.password)
         except UnicodeEncodeError:
@@ -195,6 +234,20 @@ class _Delivery:
                 "the SMTP username or password contains non-ASCII characters, "
                 "which Python's smtplib cannot send; use an ASCII password"
             ) from None
+
+    def _xoauth2(self, client: smtplib.SMTP) -> None:
+        """AUTH XOAUTH2: the token in the first line; to an error challenge (Gmail sends a
+        JSON one) the answer is an empty line, after which the server says 535."""
+        assert self.password is not None
+        if "XOAUTH2" not in client.esmtp_features.get("auth", "").upper().split():
+            raise SendError(
+                f"SMTP server {self.where} does not offer XOAUTH2 sign-in (it offers: "
+                f"{_server_text(client.esmtp_features.get('auth', ''))}); check [smtp] host "
+                "and port, or log in with a password instead"
+            )
+        initial = xoauth2(self.settings.username, self.password)
+        client.auth("XOAUTH2", lambda challenge=None: "" if challenge else initial,
+                    initial_response_ok=True)
 
     def _transfer(self, client: smtplib.SMTP) -> None:
         options: list[str] = []
@@ -246,8 +299,25 @@ class _Delivery:
     def _explain(self, exc: smtplib.SMTPException | OSError) -> str:
         where, step = self.where, self.step
         if isinstance(exc, smtplib.SMTPAuthenticationError):
-            source = (f"${self.settings.password_env}" if self.settings.password_env
+            source = (self.login.source if self.login and self.login.source
+                      else f"${self.settings.password_env}" if self.settings.password_env
                       else "password_command")
+            reply = self._reply(exc.smtp_code, exc.smtp_error)
+            if self.login and self.login.kind == "oauth2":
+                return (
+                    f"SMTP sign-in refused for {self.settings.username} at {where} ({reply}) "
+                    f"with a fresh token from {source}: check that [smtp] username is the "
+                    "account signed in (`tracker auth status`) and that SMTP AUTH is allowed "
+                    "for it (Microsoft 365: the mailbox's 'Authenticated SMTP' setting); the "
+                    "letter was not sent"
+                )
+            if "5.7.30" in reply or "5.7.139" in reply:
+                return (
+                    f"SMTP login refused for {self.settings.username} at {where} ({reply}): "
+                    "Microsoft 365 no longer accepts passwords for sending; sign in instead "
+                    "(`tracker setup mail --provider microsoft365`, or [auth] provider = "
+                    "\"microsoft\" and `tracker auth login`); the letter was not sent"
+                )
             return (
                 f"SMTP login refused for {self.settings.username} at {where} "
                 f"({self._reply(exc.smtp_code, exc.smtp_error)}): "

@@ -13,6 +13,7 @@ from tracker.mail.addresses import check_address
 from tracker.mail.headers import check_header_value
 from tracker.mail.outbound import new_message_id
 from tracker.net import smtp as mailer
+from tracker.net.logins import smtp_login
 from tracker.report.htmlpage import render_html
 from tracker.report.i18n import Labels
 from tracker.report.markdown import render_text
@@ -68,7 +69,7 @@ def _check_settings(ws: Workspace) -> None:
             "[report] recipients is empty: set it in tracker.toml (a list of addresses) or "
             "TRACKER_REPORT_RECIPIENTS (comma-separated) to email the report"
         )
-    mailer.check_smtp_settings(ws.settings.smtp)
+    mailer.check_smtp_settings(ws.settings.smtp, signs_in=bool(ws.settings.auth.provider))
 
 
 def send_report(ws: Workspace, report: WeeklyReport, now: datetime) -> str:
@@ -91,7 +92,7 @@ def _send(ws: Workspace, report: WeeklyReport, raw: bytes) -> str:
     smtp, org = ws.settings.smtp, ws.settings.organisation
     recipients = ws.settings.report.recipients
     mailer.send_raw(smtp, check_address("[organisation] email", org.email), recipients, raw,
-                    mailer.smtp_password(smtp))
+                    smtp_login(ws.settings))
     count = len(recipients)
     return (f"sent to {count} recipient{'' if count == 1 else 's'}: "
             f"{report.summary.overdue} overdue")

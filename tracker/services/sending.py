@@ -16,6 +16,7 @@ from tracker.core.errors import (
 )
 from tracker.mail.outbound import Outgoing
 from tracker.net import smtp as mailer
+from tracker.net.logins import smtp_login
 from tracker.services.actions import create_request
 from tracker.services.compose import compose_email, compose_record
 from tracker.services.drafts import draft_of
@@ -86,8 +87,8 @@ def send_request(ws: Workspace, ref: str, now: datetime, *, dry_run: bool = Fals
             outgoing = compose_email(ws, session, request, message, now)
         if dry_run:  # nothing above changed the database
             return SendResult(request.ref, outgoing, dry_run=True)
-        mailer.check_smtp_settings(smtp)
-        password = mailer.smtp_password(smtp)
+        mailer.check_smtp_settings(smtp, signs_in=bool(ws.settings.auth.provider))
+        login = smtp_login(ws.settings)  # a sign-in's token may be refreshed: seconds at most
         message.status = "sending"
         message.raw, message.sha256 = outgoing.raw, outgoing.sha256
         message.message_id, message.subject = outgoing.message_id, outgoing.subject
@@ -99,7 +100,7 @@ def send_request(ws: Workspace, ref: str, now: datetime, *, dry_run: bool = Fals
                      message_id=outgoing.message_id, sha256=outgoing.sha256)
         message_pk = message.id
     try:
-        mailer.send_raw(smtp, outgoing.sender, outgoing.recipients, outgoing.raw, password)
+        mailer.send_raw(smtp, outgoing.sender, outgoing.recipients, outgoing.raw, login)
     except DeliveryUncertain as exc:
         # Keep the bytes and the "sending" mark: the next `send` asks a person to check.
         with transaction(ws.engine) as session:
@@ -178,7 +179,8 @@ def create_and_send(ws: Workspace, spec: NewRequest, now: datetime) -> SentNew:
     if plan.channel != Channel.EMAIL:
         raise StateError(f"this letter goes by {plan.channel} to {plan.recipient or '(no address)'}"
                          "; save the draft, submit it there, then record it as sent")
-    mailer.check_smtp_settings(ws.settings.smtp)  # before saving: no draft for a mistake here
+    # Before saving: no draft for a mistake here.
+    mailer.check_smtp_settings(ws.settings.smtp, signs_in=bool(ws.settings.auth.provider))
     request = create_request(ws, spec, now)
     try:
         return SentNew(request.ref, send_request(ws, request.ref, now), "")

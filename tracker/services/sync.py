@@ -31,8 +31,8 @@ from tracker.mail.header_info import parse_headers
 from tracker.mail.matching import Fact, MatchIndex, is_own_letter, match_message
 from tracker.mail.screen import ScreenFields, screen_fields
 from tracker.net.imap import Mailbox
-from tracker.net.imap_login import imap_credentials
 from tracker.net.imap_parse import FetchedMessage, FolderInfo
+from tracker.net.logins import imap_login
 from tracker.services.inbound import Counts, Incoming, Source, store_messages
 from tracker.services.reading import build_index, mailbox_trust
 from tracker.services.workspace import Workspace
@@ -361,7 +361,7 @@ def sync_all(ws: Workspace, *, progress: Progress | None = None,
     if mailbox is not None:
         _sync_each(ws, mailbox, wanted, counts, progress, now)
         return counts
-    with Mailbox(imap, imap_credentials(imap)) as opened:
+    with Mailbox(imap, imap_login(ws.settings)) as opened:
         _sync_each(ws, opened, wanted, counts, progress, now)
     return counts
 

@@ -206,6 +206,36 @@ class Workspace:
             self._shared["templates"] = kept
         return kept[1]
 
+    def refresh_settings(self) -> bool:
+        """Load tracker.toml again if it changed since it was loaded; True if it did.
+
+        For a long-running face (the web): an admin may change the mailbox settings there, in
+        another worker process, or with `tracker config set`. The database stays the one
+        opened; a file that no longer loads keeps the settings as they were (the command that
+        broke it said why).
+        """
+        path = self.settings.workspace / CONFIG_NAME
+        try:
+            info = path.stat()
+        except OSError:
+            return False
+        stamp = (info.st_mtime_ns, info.st_size, info.st_ino)
+        # Shared by the copies (one per signed-in person): whichever sees the change first
+        # loads the file, the others take what it loaded.
+        known: tuple[Any, Settings] = self._shared.setdefault("settings", (stamp, self.settings))
+        if known[0] != stamp:
+            from tracker.config.loading import load_settings
+
+            try:
+                known = (stamp, load_settings(self.settings.workspace, self.env))
+            except ConfigError:
+                known = (stamp, known[1])
+            self._shared["settings"] = known
+        if known[1] is self.settings:
+            return False
+        self.settings = known[1]
+        return True
+
     @cached_property
     def calendar(self) -> BusinessCalendar:
         org = self.settings.organisation

@@ -35,6 +35,7 @@ def create_app(ws: Workspace, *, https: bool | None = None, behind_proxy: bool =
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, title="tracker",
                   lifespan=_lifespan)
     app.state.workspace = ws
+    ws.refresh_settings()  # notes the settings file as loaded, to see when it changes
     app.state.cookies = CookieNames(https=https)
     app.state.base_url = origin_of(base_url) if base_url else ""
     app.state.behind_proxy = behind_proxy

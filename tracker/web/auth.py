@@ -54,6 +54,7 @@ class Actor:
 
 def workspace_as(ws: Workspace, name: str) -> Workspace:
     """*ws* with *name* as the actor of its events; engine, directory and templates shared."""
+    ws.refresh_settings()  # tracker.toml changed (Settings page, another worker, the CLI)
     acting = copy.copy(ws)  # a shallow copy keeps the cached engine, directory and templates
     acting.actor = name
     return acting

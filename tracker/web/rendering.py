@@ -14,7 +14,7 @@ from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 import jinja2
@@ -52,6 +52,7 @@ def environment(language: str) -> jinja2.Environment:
     env.filters["local"] = _local
     env.filters["day"] = _day
     env.filters["urlpart"] = lambda value: quote(str(value), safe="")
+    env.filters["safe_url"] = _safe_url
     env.globals["LANGUAGES"] = LANGUAGES
     env.globals["HTMX"] = HTMX
     return env
@@ -61,6 +62,18 @@ def _local(moment: datetime | None, tz: ZoneInfo) -> str:
     if moment is None:
         return ""
     return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+def _safe_url(value: object) -> str:
+    """A link from outside (a provider's sign-in page) only if it is https, or loopback http:
+    never javascript: or data:."""
+    text = str(value)
+    parts = urlsplit(text)
+    if parts.scheme == "https" and parts.hostname:
+        return text
+    if parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1"):
+        return text
+    return "about:blank"
 
 
 def _day(value: date | str | None) -> str:

@@ -114,8 +114,18 @@ def serve(ws: Workspace, options: ServeOptions, *, started: threading.Event | No
     state = WatchState()
     app.state.watch = state
     stop = threading.Event()
-    if options.watch and ws.settings.imap.host:
-        start_watcher(ws, stop, state)
+    if options.watch:
+        lock, running = threading.Lock(), list[threading.Thread]()
+
+        def start_watch() -> None:
+            """Start the watcher unless it runs (the Settings page calls it once the mailbox
+            is set up there)."""
+            with lock:
+                if not any(t.is_alive() for t in running) and ws.settings.imap.host:
+                    running.append(start_watcher(ws, stop, state))
+
+        app.state.start_watch = start_watch
+        start_watch()
     server = uvicorn.Server(uvicorn.Config(app, **listen))
     if started is not None:
         threading.Thread(target=_signal_started, args=(server, started), daemon=True).start()

@@ -6,6 +6,7 @@ from tracker.web.views import (
     evidence,
     inbox,
     letter_templates,
+    mail_setup,
     message,
     new_request,
     people,
@@ -19,4 +20,4 @@ from tracker.web.views import (
 # The request page's /requests/{ref} comes after every other /requests/... route.
 ROUTERS = [account.router, dashboard.router, people.router, requests.router, new_request.router,
            inbox.router, platforms.router, letter_templates.router, reports.router,
-           evidence.router, settings.router, message.router, request.router]
+           evidence.router, mail_setup.router, settings.router, message.router, request.router]
