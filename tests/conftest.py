@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import os
+
+# pytest-xdist's workers set COLUMNS=80; tracker's piped output is as wide as COLUMNS says, and
+# the tests read tables as a reader's 140-column pipe gets them.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.pop("COLUMNS", None)
+
+import json
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,8 +31,12 @@ POSTGRES_URL = os.environ.get("TRACKER_TEST_POSTGRES_URL",
 def _postgres_or_fail() -> sa.Engine:
     engine = sa.create_engine(normalise_url(POSTGRES_URL))
     try:
-        with engine.connect() as conn:
+        with engine.begin() as conn:
             conn.execute(sa.text("select 1"))
+            # In public, once: a test schema that created it would take its operator classes
+            # (and every other schema's trigram indexes) along when it is dropped.
+            conn.execute(sa.text("select pg_advisory_xact_lock(7310)"))
+            conn.execute(sa.text("create extension if not exists pg_trgm schema public"))
     except sa.exc.OperationalError as exc:
         engine.dispose()
         message = f"PostgreSQL not reachable at {POSTGRES_URL}: {exc.orig}"

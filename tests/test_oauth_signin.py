@@ -369,3 +369,15 @@ def test_the_keyring_is_used_when_the_machine_has_one(
 def test_status_without_a_provider_says_how_to_connect(cli: Cli) -> None:
     result = cli.run("auth", "status")
     assert "[auth] provider is not set" in result.stdout
+
+
+def test_login_with_provider_and_client_id_writes_them_to_the_settings(
+        cli: Cli, oauth: FakeOAuthServer) -> None:
+    env = auth_env(oauth)
+    del env["TRACKER_AUTH_PROVIDER"], env["TRACKER_AUTH_CLIENT_ID"]
+    cli.env.update(env)
+    result = cli.run("auth", "login", "--provider", "microsoft", "--client-id", oauth.client_id)
+    assert "signed in to Microsoft as staff" in result.stdout
+    text = (cli.workspace / "tracker.toml").read_text()
+    assert "[auth]" in text and f'client_id = "{oauth.client_id}"' in text
+    assert 'provider = "microsoft"' in text

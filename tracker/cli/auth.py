@@ -7,7 +7,8 @@ import os
 import click
 
 from tracker.cli.base import TrackerGroup, actor, echo, emit_json, main, with_workspace
-from tracker.net.oauth import Grant, Prompt, provider_name
+from tracker.net.oauth import provider_name
+from tracker.net.oauth_parts import Grant, Prompt
 from tracker.services.workspace import Workspace
 
 
@@ -40,12 +41,12 @@ def login(ctx: click.Context, provider: str | None, client_id: str | None, tenan
 
     path = find_workspace(ctx.find_root().params.get("workspace"))
     if provider or client_id or tenant:
-        from tracker.services.configuration import change_setting
+        from tracker.services.configuration import change_settings, record_change_at
 
-        for key, value in (("auth.provider", provider), ("auth.client_id", client_id),
-                           ("auth.tenant", tenant)):
-            if value is not None:
-                change_setting(path, key, value)
+        given = {key: value for key, value in (("auth.provider", provider),
+                                               ("auth.client_id", client_id),
+                                               ("auth.tenant", tenant)) if value is not None}
+        record_change_at(path, dict(change_settings(path, given)), actor())
     ws = Workspace(load_settings(path), actor=actor())
     try:
         screen = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))

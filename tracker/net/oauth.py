@@ -19,17 +19,25 @@ errors (provider texts are cut to one line and searched for them), logs or ``sta
 
 from __future__ import annotations
 
-import base64
-import json
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from tracker.config.settings import Settings
 from tracker.core.errors import ConfigError, SignInError, SignInNeeded
+from tracker.net.oauth_parts import (
+    Grant,
+    Prompt,
+    aware,
+    expiry_of,
+    google_error,
+    id_token_claim,
+    iso,
+    parse_moment,
+    pin_ca,
+)
 from tracker.net.secrets import one_line, read_secret
 from tracker.net.token_store import TokenStore, locked, token_store
 
@@ -46,32 +54,6 @@ HTTP_TIMEOUT = 30.0
 _NEEDED = {"invalid_grant", "interaction_required", "consent_required", "login_required"}
 _PROVIDER_NAMES = {"microsoft": "Microsoft", "google": "Google"}
 _LOCK = threading.Lock()  # one refresh at a time in this process (the file lock: between them)
-
-
-@dataclass(frozen=True)
-class Grant:
-    """Who is signed in, with what, until when: what ``tracker auth status`` shows."""
-
-    provider: str
-    account: str
-    scopes: tuple[str, ...]
-    signed_in_at: datetime
-    expires_at: datetime | None  # of the current access token
-    store: str  # where the sign-in is kept, in words
-
-
-@dataclass
-class Prompt:
-    """What the person must do to sign in: open *url* (and, for a device code, type
-    *user_code* there)."""
-
-    flow: str  # "device" or "browser"
-    url: str
-    user_code: str = ""
-    message: str = ""
-    expires_at: datetime | None = None
-    expected_state: str = ""  # the browser flow's anti-CSRF state, which must come back
-    state: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
 def provider_name(provider: str) -> str:
@@ -164,9 +146,9 @@ class MailSignIn:
         self._google_call(lambda: google.fetch_token(code=answer.get("code", "")))
         credentials = google.credentials
         document = self._document(
-            account=_claim(getattr(credentials, "id_token", None), "email"),
+            account=id_token_claim(getattr(credentials, "id_token", None), "email"),
             scopes=tuple(credentials.granted_scopes or credentials.scopes or GOOGLE_SCOPES),
-            expires_at=_aware(credentials.expiry),
+            expires_at=aware(credentials.expiry),
             state={"refresh_token": credentials.refresh_token, "token": credentials.token})
         if not credentials.refresh_token:
             raise SignInError("Google gave no refresh token; sign in again (the consent "
@@ -182,7 +164,7 @@ class MailSignIn:
         with _LOCK, locked(self.settings):
             document = self._current()
             state = document.get("state") or {}
-            expiry = _parse(document.get("expires_at"))
+            expiry = parse_moment(document.get("expires_at"))
             if (not fresh and state.get("token") and expiry is not None
                     and expiry - datetime.now(UTC) > REFRESH_MARGIN):
                 return str(state["token"])
@@ -227,20 +209,20 @@ class MailSignIn:
                   state: dict[str, Any], signed_in_at: str | None = None) -> dict[str, Any]:
         return {"version": 1, "provider": self.provider, "client_id": self.auth.client_id,
                 "account": account, "scopes": sorted(scopes),
-                "signed_in_at": signed_in_at or _iso(datetime.now(UTC)),
-                "expires_at": _iso(expires_at), "state": state}
+                "signed_in_at": signed_in_at or iso(datetime.now(UTC)),
+                "expires_at": iso(expires_at), "state": state}
 
     def _grant(self, document: Mapping[str, Any]) -> Grant:
         return Grant(self.provider, str(document.get("account") or ""),
                      tuple(document.get("scopes") or ()),
-                     _parse(document.get("signed_in_at")) or datetime.now(UTC),
-                     _parse(document.get("expires_at")), self.store.where)
+                     parse_moment(document.get("signed_in_at")) or datetime.now(UTC),
+                     parse_moment(document.get("expires_at")), self.store.where)
 
     def _session(self) -> Any:
         import requests
 
         session = requests.Session()
-        _pin(session, self.auth.ca_file)
+        pin_ca(session, self.auth.ca_file)
         return session
 
     def _endpoint_host(self) -> str:
@@ -312,7 +294,7 @@ class MailSignIn:
         scopes = tuple(str(result.get("scope", "")).split()) or MICROSOFT_SCOPES
         document = self._document(
             account=str(claims.get("preferred_username") or claims.get("email") or ""),
-            scopes=scopes, expires_at=_expiry(result),
+            scopes=scopes, expires_at=expiry_of(result),
             state={"msal_cache": cache.serialize(), "token": result["access_token"]})
         with _LOCK, locked(self.settings):
             self.store.save(document)
@@ -334,7 +316,7 @@ class MailSignIn:
         # A new access token and the rotated refresh token (or MSAL's cached one, kept too).
         changed = dict(document, state={"msal_cache": cache.serialize(),
                                         "token": result["access_token"]},
-                       expires_at=_iso(_expiry(result)))
+                       expires_at=iso(expiry_of(result)))
         return str(result["access_token"]), changed
 
     # -- Google (google-auth) -----------------------------------------------------------------
@@ -353,7 +335,7 @@ class MailSignIn:
             "redirect_uris": [redirect_uri]}}
         flow = Flow.from_client_config(config, list(GOOGLE_SCOPES), redirect_uri=redirect_uri,
                                        autogenerate_code_verifier=True)
-        _pin(flow.oauth2session, self.auth.ca_file)
+        pin_ca(flow.oauth2session, self.auth.ca_file)
         return flow
 
     def _google_call(self, call: Callable[[], Any]) -> Any:
@@ -367,7 +349,7 @@ class MailSignIn:
             raise self._refused({"error": exc.error, "error_description": exc.description},
                                 "signing in") from None
         except GoogleAuthError as exc:
-            raise self._refused(_google_error(exc), "refreshing the token") from None
+            raise self._refused(google_error(exc), "refreshing the token") from None
         except requests.RequestException as exc:
             raise self._unreachable(exc) from None
 
@@ -387,65 +369,7 @@ class MailSignIn:
             scopes=list(document.get("scopes") or GOOGLE_SCOPES))
         request = google.auth.transport.requests.Request(session=self._session())
         self._google_call(lambda: credentials.refresh(request))  # type: ignore[no-untyped-call]
-        expires_at = _aware(credentials.expiry)
+        expires_at = aware(credentials.expiry)
         state.update(token=credentials.token,
                      refresh_token=credentials.refresh_token or state["refresh_token"])
-        return str(credentials.token), dict(document, state=state, expires_at=_iso(expires_at))
-
-
-def _pin(session: Any, ca_file: str) -> None:
-    """Trust only *ca_file*, when set. requests lets $REQUESTS_CA_BUNDLE override a session's
-    own ``verify`` (psf/requests#3829) unless the environment is ignored."""
-    if ca_file:
-        session.verify = ca_file
-        session.trust_env = False
-
-
-def _google_error(exc: BaseException) -> dict[str, str]:
-    """The OAuth error in a google-auth RefreshError (its args hold the parsed response)."""
-    for arg in getattr(exc, "args", ()):
-        if isinstance(arg, Mapping) and "error" in arg:
-            return {"error": str(arg["error"]),
-                    "error_description": str(arg.get("error_description", ""))}
-    text = str(exc)
-    error = "invalid_grant" if "invalid_grant" in text else "refresh_failed"
-    return {"error": error, "error_description": ""}
-
-
-def _claim(id_token: object, name: str) -> str:
-    """A claim of an ID token received straight from the token endpoint over TLS (so it is
-    not verified again: it only names the account for people)."""
-    if not isinstance(id_token, str) or id_token.count(".") != 2:
-        return ""
-    payload = id_token.split(".")[1]
-    try:
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except ValueError:
-        return ""
-    return str(claims.get(name) or "") if isinstance(claims, dict) else ""
-
-
-def _expiry(result: Mapping[str, Any]) -> datetime | None:
-    try:
-        return datetime.now(UTC) + timedelta(seconds=float(result["expires_in"]))
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """google-auth's expiry is naive UTC."""
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat(timespec="seconds") if value is not None else None
-
-
-def _parse(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return str(credentials.token), dict(document, state=state, expires_at=iso(expires_at))

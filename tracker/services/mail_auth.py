@@ -21,7 +21,8 @@ from typing import Literal
 
 from tracker.core.errors import ConfigError, InputError, SignInError, TrackerError
 from tracker.net.loopback_redirect import RedirectReceiver
-from tracker.net.oauth import Grant, MailSignIn, Prompt, provider_name
+from tracker.net.oauth import MailSignIn, provider_name
+from tracker.net.oauth_parts import Grant, Prompt
 from tracker.services.workspace import Workspace
 from tracker.store.db import transaction
 from tracker.store.events import record_admin_event
