@@ -82,10 +82,15 @@ def test_several_workers_serve_one_team_from_one_port(demo_path: Path, tmp_path:
         pages = [httpx.get(served.url + "/", cookies=cookies) for _ in range(20)]
         assert {page.status_code for page in pages} == {200}
         assert all("HC-2020-0001" in page.text for page in pages)
+        found = httpx.get(served.url + "/requests?q=tiananmen-vigil-1989", cookies=cookies)
+        assert found.status_code == 200
     finally:
         code = served.stop()
     assert code == 0, served.output()
     assert served.output().count("Started server process") == 2, served.output()
+    # What staff searched for stays out of the server's log; the page they opened is in it.
+    assert '"GET /requests HTTP/1.1" 200' in served.output(), served.output()
+    assert "tiananmen" not in served.output()
 
 
 def test_serve_over_https_with_a_certificate(demo_path: Path, tmp_path: Path) -> None:
