@@ -35,6 +35,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))  # the test servers
 
 from dovecot import PASSWORD, USER, DovecotServer  # noqa: E402
 from oauth_server import FakeOAuthServer  # noqa: E402
+from results import write_block  # noqa: E402
 from smtp_server import SmtpTestServer  # noqa: E402
 
 from tracker.config.loading import parse_settings  # noqa: E402
@@ -126,13 +127,7 @@ def table(rows: list[tuple[str, float, str]], repeat: int) -> str:
 
 
 def write_results(text: str) -> None:
-    old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    block = f"{START}\n{text}{END}"
-    if START in old and END in old:
-        new = old[:old.index(START)] + block + old[old.index(END) + len(END):]
-    else:
-        new = old.rstrip("\n") + "\n\n" + block + "\n"
-    RESULTS.write_text(new)
+    write_block(START, END, text, RESULTS)
 
 
 def main() -> None:

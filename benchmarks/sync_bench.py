@@ -66,6 +66,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))  # tests/dovecot.py: the Dovecot 
 import mailgen  # noqa: E402
 from dovecot import PASSWORD, USER, DovecotServer, dovecot_available  # noqa: E402
 from mailgen import Letter  # noqa: E402
+from results import write_block  # noqa: E402
 
 from tracker.config.loading import load_settings  # noqa: E402
 from tracker.services.sync import sync_all  # noqa: E402
@@ -498,13 +499,7 @@ def report(r: dict[str, Any], command: str) -> str:
 
 
 def write_results(text: str) -> None:
-    old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    block = f"{START}\n{text}{END}"
-    if START in old and END in old:
-        new = old[:old.index(START)] + block + old[old.index(END) + len(END):]
-    else:
-        new = old.rstrip("\n") + "\n\n" + block + "\n"
-    RESULTS.write_text(new)
+    write_block(START, END, text, RESULTS)
 
 
 # -- the run -----------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from smtp_server import SmtpTestServer
 from web_client import Site, make_site
 
 from tracker.config.loading import load_settings
-from tracker.web.rendering import _safe_url
+from tracker.web.rendering import _outside_link
 
 
 # Signing in touches the database only to record who did it: SQLite is enough here (the
@@ -138,4 +138,4 @@ def test_editors_and_viewers_cannot_connect_the_mailbox(site: Site) -> None:
     ("//evil.example/", "about:blank"),
 ])
 def test_a_sign_in_link_from_outside_is_only_https_or_loopback(url: str, shown: str) -> None:
-    assert _safe_url(url) == shown
+    assert _outside_link(url) == shown

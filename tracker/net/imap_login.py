@@ -12,7 +12,7 @@ from imapclient.exceptions import LoginError
 
 from tracker.config.settings import ImapSettings
 from tracker.core.errors import ConfigError
-from tracker.net.logins import no_login_hint
+from tracker.net.logins import check_one_way, no_login_hint
 from tracker.net.secrets import one_line
 from tracker.net.tls import check_server_settings
 
@@ -28,11 +28,8 @@ def check_imap_settings(settings: ImapSettings, login_given: bool = False) -> No
         raise ConfigError("set [imap] username in tracker.toml or TRACKER_IMAP_USERNAME")
     if login_given:
         return
-    has_password = bool(settings.password_env or settings.password_command)
-    if settings.oauth2_token_command and has_password:
-        raise ConfigError("[imap] set either oauth2_token_command or a password "
-                          "(password_env / password_command), not both")
-    if not (settings.oauth2_token_command or has_password):
+    check_one_way("imap", settings)
+    if not (settings.oauth2_token_command or settings.password_env or settings.password_command):
         raise ConfigError(_NO_LOGIN_HINT)
 
 

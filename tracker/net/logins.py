@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from tracker.config.settings import Settings
+from tracker.config.settings import ImapSettings, Settings, SmtpSettings
 from tracker.core.errors import ConfigError
 from tracker.net.secrets import read_secret, token_from_command
 
@@ -49,12 +49,17 @@ def xoauth2_base64(user: str, token: str) -> str:
     return base64.b64encode(xoauth2(user, token).encode()).decode("ascii")
 
 
+def check_one_way(section: str, values: ImapSettings | SmtpSettings) -> None:
+    """A token command or a password, not both (which one would count is not obvious)."""
+    if values.oauth2_token_command and (values.password_env or values.password_command):
+        raise ConfigError(f"[{section}] set either oauth2_token_command or a password "
+                          "(password_env / password_command), not both")
+
+
 def imap_login(settings: Settings) -> Login:
     """How to log in to [imap]; ConfigError when nothing is configured."""
     imap = settings.imap
-    if imap.oauth2_token_command and (imap.password_env or imap.password_command):
-        raise ConfigError("[imap] set either oauth2_token_command or a password "
-                          "(password_env / password_command), not both")
+    check_one_way("imap", imap)
     return _login("imap", settings, imap.password_env, imap.password_command,
                   imap.oauth2_token_command)
 
@@ -64,9 +69,7 @@ def smtp_login(settings: Settings) -> Login | None:
     smtp = settings.smtp
     if not smtp.username:
         return None
-    if smtp.oauth2_token_command and (smtp.password_env or smtp.password_command):
-        raise ConfigError("[smtp] set either oauth2_token_command or a password "
-                          "(password_env / password_command), not both")
+    check_one_way("smtp", smtp)
     return _login("smtp", settings, smtp.password_env, smtp.password_command,
                   smtp.oauth2_token_command)
 

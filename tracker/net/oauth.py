@@ -41,10 +41,9 @@ from tracker.net.oauth_parts import (
 from tracker.net.secrets import one_line, read_secret
 from tracker.net.token_store import TokenStore, locked, token_store
 
+# MSAL adds offline_access (the refresh token), openid and profile itself, and refuses them.
 MICROSOFT_SCOPES = ("https://outlook.office.com/IMAP.AccessAsUser.All",
                     "https://outlook.office.com/SMTP.Send")
-# MSAL adds offline_access (the refresh token), openid and profile itself, and refuses them.
-MICROSOFT_RESERVED = ("offline_access", "openid", "profile")
 MICROSOFT_AUTHORITY = "https://login.microsoftonline.com"
 GOOGLE_SCOPES = ("https://mail.google.com/", "openid", "email")  # openid, email: who signed in
 GOOGLE_AUTHORIZATION = "https://accounts.google.com/o/oauth2/auth"

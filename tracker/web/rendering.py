@@ -52,7 +52,7 @@ def environment(language: str) -> jinja2.Environment:
     env.filters["local"] = _local
     env.filters["day"] = _day
     env.filters["urlpart"] = lambda value: quote(str(value), safe="")
-    env.filters["safe_url"] = _safe_url
+    env.filters["outside_link"] = _outside_link
     env.globals["LANGUAGES"] = LANGUAGES
     env.globals["HTMX"] = HTMX
     return env
@@ -64,7 +64,7 @@ def _local(moment: datetime | None, tz: ZoneInfo) -> str:
     return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
-def _safe_url(value: object) -> str:
+def _outside_link(value: object) -> str:
     """A link from outside (a provider's sign-in page) only if it is https, or loopback http:
     never javascript: or data:."""
     text = str(value)
