@@ -15,7 +15,8 @@ What the session provides, as a reader's machine would:
   `TRACKER_AUTH_CA_FILE`), which approves a device code at once; Dovecot and the SMTP server
   take its tokens (XOAUTH2); the mailbox has a "Sent Items" folder, as Exchange's have;
 - the organisation's mailbox holds a reply, a look-alike phishing mail and a help-desk answer;
-  `~/Takeout/mail.mbox` and `reply.eml` are files the reader has;
+  `~/Takeout/mail.mbox`, `reply.eml` and `~/confirmation.pdf` (a web form's confirmation page
+  saved as PDF) are files the reader has;
 - `TRACKER_TODAY` is fixed, `[report] recipients` is set for `report --email`;
 - `tracker watch` runs for a few seconds and is stopped with SIGTERM, as `systemctl stop` would;
   `tracker serve` runs on a free port until its sign-in page answers, then is stopped the same way;
@@ -44,6 +45,8 @@ from conftest import border_received
 from dovecot import PASSWORD, DovecotServer, dovecot_available
 from oauth_server import FakeOAuthServer
 from smtp_server import SmtpTestServer
+
+from tracker.letters.pdf import render_pdf
 
 ROOT = Path(__file__).resolve().parent.parent
 USER = "inquiries@hrgroup.example"
@@ -158,6 +161,10 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
         box.add(raw)
     box.close()
     (home / "reply.eml").write_bytes(INBOX[0])
+    # A web form's confirmation page, saved with the browser's Print > Save as PDF.
+    (home / "confirmation.pdf").write_bytes(render_pdf(
+        "<!doctype html><title>Request received</title><p>Thank you. Your request was received."
+        " Reference: 4411</p>"))
     with FakeOAuthServer(user=USER, client_id=DOCS_CLIENT_ID,
                          device_script=["authorization_pending"]) as oauth, \
             SmtpTestServer(auth=(USER, PASSWORD), xoauth2=oauth.is_valid) as smtp, \

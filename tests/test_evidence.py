@@ -446,7 +446,7 @@ def test_manifest_and_timeline_say_which_rule_let_each_message_count(
     ex = export(cli, tmp_path)
     files = members(ex.zip)
     manifest = json.loads(files["manifest.json"])
-    assert manifest["format_version"] == 2
+    assert manifest["format_version"] == 3
     said = {m["number"]: (m["admission"], m["admission_means"], m["hold"])
             for m in manifest["messages"]}
     hold = said[4][2]

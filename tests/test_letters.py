@@ -87,6 +87,7 @@ def make_context(kind: str = "initial", **overrides: Any) -> dict[str, Any]:
         "case": {"title": "Account closed after the 4 June commemoration"},
         "letter_date": date(2020, 8, 3),
         "original": None,
+        "medium": "email",
     }
     if kind == "follow-up":
         context["original"] = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tracker.core.tags import reply_address
+from tracker.mail.classify import ticket_key
 from tracker.mail.header_info import HeaderInfo
 from tracker.mail.matching import MatchIndex, is_own_letter, match_message
 
@@ -15,7 +16,8 @@ INDEX = MatchIndex(
     letters={OUR_ID: "HC-2026-0001", "<hc-2026-0005.xyz@hrgroup.example>": "HC-2026-0005"},
     refs=frozenset({"HC-2026-0001", "HC-2026-0002", "HC-2026-0003", "HC-2026-0004",
                     "HC-2026-0005"}),
-    tickets={"Request #123456": ("HC-2026-0004",)},
+    # By ticket_key: the number, however a message or a person writes the rest.
+    tickets={ticket_key("Request #123456"): ("HC-2026-0004",)},
     open_by_domain={"zoom.us": ("HC-2026-0001",),
                     "facebookmail.com": ("HC-2026-0002", "HC-2026-0003")},
     platform_domains=frozenset({"zoom.us", "facebookmail.com", "tiktok.com"}),
@@ -44,6 +46,8 @@ CASES = [
      "HC-2026-0003", "subject-tag", False),
     ("ticket", h(subject="Update on Request #123456", from_addr="help@tiktok.com"),
      {"ticket": "Request #123456"}, "HC-2026-0004", "ticket", False),
+    ("ticket-written-otherwise", h(subject="[#123456] Update", from_addr="help@tiktok.com"),
+     {"ticket": "#123456"}, "HC-2026-0004", "ticket", False),
     ("sender-domain-probable", h(from_addr="legal@support.zoom.us", subject="Your account"),
      {}, "HC-2026-0001", "sender-domain", True),
     ("in-reply-to-beats-subject", h(in_reply_to=(OUR_ID,), subject="[HC-2026-0003] x"),

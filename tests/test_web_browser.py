@@ -7,6 +7,8 @@ and checked with axe-core: no serious or critical accessibility violation anywhe
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -22,6 +24,7 @@ from conftest import INIT_ARGS
 from dovecot import DovecotServer, dovecot_available
 from oauth_server import FakeOAuthServer
 from smtp_server import SmtpTestServer
+from test_receipts import PNG
 
 from tracker.cli import main
 from tracker.config.loading import load_settings
@@ -269,6 +272,42 @@ def test_the_whole_cycle_in_the_browser(site: Site, page: Any, tmp_path: Path) -
     result = page.inner_text("main")
     assert re.search(r"OK: \d+ files .* verified", result), result
     photograph(page, "evidence-verified")
+    assert serious_violations(page) == []
+
+
+def test_a_letter_printed_posted_and_its_receipt_kept_in_the_browser(
+        site: Site, page: Any, tmp_path: Path) -> None:
+    """Download the letter's PDF, record it as posted with a scanned receipt and a tracking
+    number, and see both kept, each with its hash."""
+    made = CliRunner().invoke(main, [
+        "--workspace", str(site.workspace), "request", "new", "--platform", "zoom",
+        "--template", "gdpr-access", "--case", "posted", "--var", "account=hr@example.org",
+        "--var", "data_subject=Chen Hua", "--channel", "post", "--json"], env=site.env,
+        catch_exceptions=False)
+    assert made.exit_code == 0, made.output
+    ref = json.loads(made.stdout)["ref"]
+    sign_in(page, site.url, "editor", PASSWORD)
+    visit(page, site, f"/requests/{ref}", "request-post-draft")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download the letter as PDF, to print").click()
+    printed = tmp_path / download.value.suggested_filename
+    download.value.save_as(printed)
+    assert printed.read_bytes().startswith(b"%PDF-") and printed.name.startswith(ref)
+    scan = tmp_path / "post-office-receipt.png"
+    scan.write_bytes(PNG)
+    form = page.locator("#act-mark-sent")
+    form.get_by_label("How it went out").select_option("post")
+    form.get_by_label("Proof it went").set_input_files(str(scan))
+    form.get_by_label("Tracking number (registered post)").fill("RR123456785DE")
+    form.get_by_role("button", name="Record as sent").click()
+    said = page.get_by_role("status").inner_text()
+    assert "kept post-office-receipt.png" in said and "Deutsche Post" in said
+    kept = page.locator("table.documents")
+    assert kept.locator("tbody tr").count() == 2
+    assert "post-office-receipt.png" in kept.inner_text()
+    digest = hashlib.sha256(printed.read_bytes()).hexdigest()
+    assert digest in kept.inner_text()  # the PDF kept is the one printed today
+    photograph(page, "request-posted")
     assert serious_violations(page) == []
 
 

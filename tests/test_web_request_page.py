@@ -486,7 +486,7 @@ def test_an_editor_sees_the_forms_that_fit_the_state(site: Site) -> None:
         for field in page.select("form input:not([type=hidden]), form select"):
             assert page.find("label", attrs={"for": field["id"]}), field
     assert actions_of["HC-2020-0004"] == {"send", "mark-sent", "draft/approve", "close"}
-    assert actions_of["HC-2020-0001"] == {"follow-up", "reply", "extend", "close"}
+    assert actions_of["HC-2020-0001"] == {"follow-up", "reply", "receipts", "extend", "close"}
 
 
 def test_a_reply_recorded_with_its_scan_is_kept_as_the_command_keeps_it(

@@ -16,8 +16,10 @@ import importlib
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Callable
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
@@ -79,7 +81,7 @@ COMMAND_MODULES = {
     "platform": "directory", "template": "directory",
     "request": "requests", "case": "requests", "letter": "requests", "send": "requests",
     "mark-sent": "requests", "follow-up": "requests", "record-reply": "requests",
-    "extend": "requests", "close": "requests", "reopen": "requests",
+    "extend": "requests", "close": "requests", "reopen": "requests", "receipt": "requests",
     "draft": "drafts",
     "status": "status",
     "search": "search",
@@ -119,11 +121,13 @@ COMMAND_SUMMARIES = {
             "your own templates and platforms.",
     "inspect": "Show how tracker sees an .eml file, without storing anything.",
     "letter": "Print the request's letter: the draft, or the last one sent (eml: the exact "
-              "bytes).",
+              "bytes; pdf: the letter on paper, with letterhead and the recipient's postal "
+              "address).",
     "link": "Confirm that inbox MESSAGE belongs to request REF (and counts for it).",
     "mark-sent": "Record that the letter went by web form, post, fax or another mail client.",
     "message": "Stored messages: read one safely, or take its exact bytes.",
     "platform": "The platform directory: who to write to, and how.",
+    "receipt": "Proof that letters went out: saved confirmation pages, screenshots, scans.",
     "record-reply": "Record a reply that came by post, portal or phone (not through the "
                     "mailbox).",
     "remind": "Draft follow-ups for overdue requests (safe to run daily: never twice per "
@@ -267,3 +271,27 @@ def main(workspace: str | None) -> None:
     Set TRACKER_TODAY=YYYY-MM-DD to run any command as of another day.
     """
     os.umask(0o077)  # everything tracker creates is private to its user
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write *data* to *path* readable by its owner only (0600), all or nothing.
+
+    The bytes go to a private temporary file beside *path* first and replace it in one
+    rename, so a reader never sees half a report and an old one is never half overwritten.
+    """
+    target = path.expanduser()
+    folder = target.parent if str(target.parent) else Path(".")
+    try:
+        fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise InputError(f"cannot write {target}: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, target)
+    except OSError as exc:
+        Path(temporary).unlink(missing_ok=True)
+        raise InputError(f"cannot write {target}: {exc.strerror}") from None

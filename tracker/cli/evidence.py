@@ -47,7 +47,8 @@ def evidence_export(ws: Workspace, refs: Sequence[str], output: Path, force: boo
         return
     bundle = result.bundle
     click.echo(f"wrote {result.path}: {', '.join(bundle.requests)}; {bundle.messages} messages "
-               f"({bundle.message_files} as files), {bundle.attachments} attachments; "
+               f"({bundle.message_files} as files), {bundle.attachments} attachments, "
+               f"{bundle.documents} kept files; "
                f"{files_in_words(len(bundle.files))}; sha256 {result.sha256}")
     click.echo(f"manifest.json SHA-256: {result.manifest_sha256}")
     click.echo(KEEP_HASH)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import click
@@ -18,8 +16,8 @@ from tracker.cli.base import (
     out,
     parse_day,
     with_workspace,
+    write_atomic,
 )
-from tracker.core.errors import InputError
 from tracker.core.inert import inert_json
 from tracker.report import (
     EXPORT_FIELDS,
@@ -37,30 +35,6 @@ from tracker.report.terminal import ROW_LIMIT, render_terminal, table_of
 from tracker.services.status import paused_gc
 from tracker.services.workspace import Workspace
 from tracker.store import db
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write *data* to *path* readable by its owner only (0600), all or nothing.
-
-    The bytes go to a private temporary file beside *path* first and replace it in one
-    rename, so a reader never sees half a report and an old one is never half overwritten.
-    """
-    target = path.expanduser()
-    folder = target.parent if str(target.parent) else Path(".")
-    try:
-        fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise InputError(f"cannot write {target}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, target)
-    except OSError as exc:
-        Path(temporary).unlink(missing_ok=True)
-        raise InputError(f"cannot write {target}: {exc.strerror}") from None
 
 
 def _emit(text: str, output: str | None, what: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 import click
@@ -19,19 +20,23 @@ from tracker.cli.base import (
     out,
     parse_day,
     with_workspace,
+    write_atomic,
 )
 from tracker.cli.status import print_status
 from tracker.core import clock
+from tracker.core.errors import InputError
 from tracker.core.iso import iso_day
 from tracker.core.tags import parse_ref
 from tracker.letters.loading import parse_var_assignments
 from tracker.report.console import cell
-from tracker.services import actions, compose, intake, records, sending
+from tracker.services import actions, compose, intake, paper, receipts, records, sending
 from tracker.services.files import read_file
+from tracker.services.messages import write_new_file
 from tracker.services.overview import show_request
+from tracker.services.receipts import Upload
 from tracker.services.workspace import Workspace
 from tracker.store import db
-from tracker.store.models import Channel, Resolution
+from tracker.store.models import Channel, Document, DocumentRole, Resolution
 
 
 @main.group(cls=TrackerGroup)
@@ -88,7 +93,11 @@ def request_show(ws: Workspace, ref: str, as_of: str | None, as_json: bool) -> N
     req, row, items = shown.request, shown.row, shown.timeline
     data = {**row.to_dict(), "as_of": day.isoformat(), "case_id": req.case_id,
             "case": shown.case_title, "language": req.language,
-            "variables": req.variables, "extensions": req.extensions, "timeline": items}
+            "variables": req.variables, "extensions": req.extensions, "timeline": items,
+            "tickets": list(req.tickets), "tracking": shown.tracking,
+            "documents": [{"id": d.id, "role": d.role, "media_type": d.media_type,
+                           "label": d.label, "size": d.size, "sha256": d.sha256}
+                          for d in shown.documents]}
     if as_json:
         emit_json(data)
         return
@@ -100,6 +109,16 @@ def request_show(ws: Workspace, ref: str, as_of: str | None, as_json: bool) -> N
         if value not in (None, "", False):
             out.print(cell(f"{label.replace('_', ' ')}: {value}"))
     out.print(cell(f"clock: {row.explanation}", style="red" if row.overdue else ""))
+    if req.tickets:
+        out.print(cell(f"platform tickets: {', '.join(req.tickets)}"))
+    for tracking in shown.tracking:
+        out.print(cell(f"tracking: {tracking}"))
+    if shown.documents:
+        out.print(Text("\nkept files:", style="bold"))
+    for d in shown.documents:
+        kind = "letter as posted" if d.role == DocumentRole.LETTER else "receipt"
+        out.print(cell(f"  {d.id}: {kind} {d.label} ({d.media_type}, {d.size} bytes) sha256 "
+                       f"{d.sha256}"), soft_wrap=True)
     out.print(Text("\ntimeline:", style="bold"))
     for item in items:
         if item["type"] == "event":
@@ -149,14 +168,21 @@ def case_list(ws: Workspace, as_json: bool) -> None:
 
 @main.command()
 @click.argument("ref")
-@click.option("--format", "fmt", type=click.Choice(["text", "html", "eml"]), default="text",
-              help="text, html, or the exact email (.eml).")
+@click.option("--format", "fmt", type=click.Choice(["text", "html", "eml", "pdf"]),
+              default="text", help="text, html, the exact email (.eml), or pdf to print.")
 @click.option("--language", default=None, type=click.Choice(["en", "zh-Hans"]),
               help="Preview the letter in this language (nothing is changed).")
+@click.option("--output", "-o", default=None, type=click.Path(),
+              help="Write it to this file (pdf: required unless piped).")
 @with_workspace
-def letter(ws: Workspace, ref: str, fmt: str, language: str | None) -> None:
-    """Print the request's letter: the draft, or the last one sent (eml: the exact bytes)."""
+def letter(ws: Workspace, ref: str, fmt: str, language: str | None,
+           output: str | None) -> None:
+    """Print the request's letter: the draft, or the last one sent (eml: the exact bytes;
+    pdf: the letter on paper, with letterhead and the recipient's postal address)."""
     now = now_for(ws)
+    if fmt == "pdf":
+        _letter_pdf(ws, ref, now.date(), language, output)
+        return
     with db.transaction(ws.engine) as session:
         req = records.get_request(session, ref)
         if language is None:
@@ -171,14 +197,39 @@ def letter(ws: Workspace, ref: str, fmt: str, language: str | None) -> None:
             message = current.message
             raw = message.raw if message.status == "sent" and message.raw and not language \
                 else compose.preview_email(ws, session, req, message, now, language)
-            sys.stdout.buffer.write(raw)
-            sys.stdout.buffer.flush()
+            _write_out(raw, output, f"the email of {req.ref}")
             return
     if fmt == "html":
-        click.echo(current.rendered.html)
+        _write_out(current.rendered.html.encode() if output else current.rendered.html,
+                   output, f"the letter of {req.ref}")
     else:
-        click.echo(f"Subject: {current.rendered.subject}\n")
-        click.echo(current.rendered.text)
+        text = f"Subject: {current.rendered.subject}\n\n{current.rendered.text}"
+        _write_out(text.encode() if output else text, output, f"the letter of {req.ref}")
+
+
+def _write_out(data: bytes | str, output: str | None, what: str) -> None:
+    if output:
+        write_atomic(Path(output), data if isinstance(data, bytes) else data.encode())
+        click.echo(f"wrote {what} to {output}", err=True)
+    elif isinstance(data, str):
+        click.echo(data)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+
+
+def _letter_pdf(ws: Workspace, ref: str, today: date, language: str | None,
+                output: str | None) -> None:
+    if output is None and sys.stdout.isatty():
+        raise InputError("a PDF is not for the terminal: give --output FILE (e.g. --output "
+                         f"{parse_ref(ref)}.pdf)")
+    made = paper.request_pdf(ws, ref, today, language)
+    for warning in made.warnings:
+        echo(f"warning: {warning}", err=True)
+    _write_out(made.data, output, f"the letter of {made.ref}")
+    said = "as posted" if made.stored else f"dated {clock.format_day(made.letter_date)}"
+    click.echo(f"{made.ref}: PDF {said}, {len(made.data)} bytes, sha256 {made.sha256}",
+               err=True)
 
 
 @main.command()
@@ -204,14 +255,112 @@ def send(ws: Workspace, ref: str, dry_run: bool, retry: bool) -> None:
 @click.option("--on", "on", required=True, help="Day (or day and time) it went out.")
 @click.option("--channel", required=True, type=click.Choice([c.value for c in Channel]),
               help="How it went out.")
-@click.option("--note", default="", help="E.g. the web form's confirmation number.")
+@click.option("--note", default="", help="Anything else to keep with it.")
+@click.option("--receipt", "receipt_files", multiple=True, type=click.Path(),
+              help="Proof it went: the form's confirmation page (PDF or screenshot), the "
+              "confirmation email, a post office receipt (repeat).")
+@click.option("--tracking", default="", help="Registered post: the tracking number, e.g. "
+              "RR123456785DE.")
+@click.option("--ticket", default="", help="The ticket or case number the web form showed; "
+              "replies quoting it match this request.")
+@click.option("--pdf", "pdf_file", default=None, type=click.Path(),
+              help="Post or fax: the PDF that was printed, to keep exactly (default: the one "
+              "`tracker letter --format pdf` makes, dated --on).")
 @with_workspace
-def mark_sent(ws: Workspace, ref: str, on: str, channel: str, note: str) -> None:
+def mark_sent(ws: Workspace, ref: str, on: str, channel: str, note: str,
+              receipt_files: Sequence[str], tracking: str, ticket: str,
+              pdf_file: str | None) -> None:
     """Record that the letter went by web form, post, fax or another mail client."""
     moment = records.parse_when(on, ws.settings.tz)
-    msg = sending.mark_sent(ws, ref, moment, channel, note, now_for(ws))
-    click.echo(f"recorded {parse_ref(ref)} as sent by {msg.channel} on "
+    receipts = [_upload(name, ws.settings.letters.receipt_max_mb) for name in receipt_files]
+    pdf = _upload(pdf_file, ws.settings.letters.receipt_max_mb) if pdf_file else None
+    done = sending.mark_sent(ws, ref, moment, channel, note, now_for(ws), receipts=receipts,
+                             tracking=tracking, ticket=ticket, pdf=pdf)
+    for warning in done.warnings:
+        echo(f"warning: {warning}", err=True)
+    click.echo(f"recorded {parse_ref(ref)} as sent by {done.message.channel} on "
                f"{clock.format_day(moment.date())}")
+    _print_kept(done.documents, done.tracking, done.message.ticket if ticket else "")
+
+
+def _upload(name: str, limit_mb: int) -> Upload:
+    """A file named on the command line, read no further than the receipts' size limit and a
+    byte (the service says it is over the limit)."""
+    path = Path(name)
+    return Upload(path.name, read_file(path, limit=limit_mb * 2**20, cut=True))
+
+
+def _print_kept(documents: Sequence[Document], tracking: str, ticket: str) -> None:
+    for document in documents:
+        what = "letter as posted" if document.role == DocumentRole.LETTER else "receipt"
+        echo(f"kept {what} {document.label} ({document.media_type}, {document.size} bytes) "
+             f"sha256 {document.sha256}")
+    if tracking:
+        echo(f"tracking: {tracking}")
+    if ticket:
+        echo(f"platform ticket: {ticket}")
+
+
+@main.group(cls=TrackerGroup)
+def receipt() -> None:
+    """Proof that letters went out: saved confirmation pages, screenshots, scans."""
+
+
+@receipt.command(name="add")
+@click.argument("ref")
+@click.argument("files", nargs=-1, type=click.Path())
+@click.option("--note", default="", help="What it is, e.g. 'delivery confirmation'.")
+@click.option("--tracking", default="", help="The registered letter's tracking number.")
+@click.option("--ticket", default="", help="The platform's ticket or case number.")
+@with_workspace
+def receipt_add(ws: Workspace, ref: str, files: Sequence[str], note: str, tracking: str,
+                ticket: str) -> None:
+    """Keep FILES (PDF, PNG, JPEG, EML or text) as receipts of the last letter REF sent."""
+    uploads = [_upload(name, ws.settings.letters.receipt_max_mb) for name in files]
+    added = receipts.add_receipts(ws, ref, uploads, now_for(ws), note=note, tracking=tracking,
+                                  ticket=ticket)
+    _print_kept(added.documents, added.tracking, receipts.check_ticket(ticket) if ticket
+                else "")
+
+
+@receipt.command(name="list")
+@click.argument("ref")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@with_workspace
+def receipt_list(ws: Workspace, ref: str, as_json: bool) -> None:
+    """The files kept for REF: posted letters' PDFs and receipts, with their SHA-256."""
+    found_ref, documents = receipts.list_documents(ws, ref)
+    if as_json:
+        emit_json([{"id": d.id, "role": d.role, "media_type": d.media_type, "label": d.label,
+                    "size": d.size, "sha256": d.sha256, "note": d.note,
+                    "added_by": d.added_by, "added_at": d.added_at.isoformat()}
+                   for d in documents])
+        return
+    if not documents:
+        echo(f"{found_ref} has no receipts; add one with `tracker receipt add {found_ref} FILE`")
+        return
+    table = Table(box=None)
+    for column in ("id", "kind", "file", "type", "bytes", "added", "sha256"):
+        table.add_column(column)
+    for d in documents:
+        table.add_row(str(d.id), "letter" if d.role == DocumentRole.LETTER else "receipt",
+                      cell(d.label), d.media_type, str(d.size),
+                      clock.format_day(clock.local_date(d.added_at, ws.settings.tz)), d.sha256)
+    out.print(table)
+
+
+@receipt.command(name="get")
+@click.argument("ref")
+@click.argument("document_id", type=int)
+@click.option("--output", "-o", required=True, type=click.Path(),
+              help="A new file to write it to.")
+@with_workspace
+def receipt_get(ws: Workspace, ref: str, document_id: int, output: str) -> None:
+    """Write kept file DOCUMENT_ID of REF, exactly as it was kept."""
+    found = receipts.get_document(ws, ref, document_id)
+    write_new_file(Path(output), found.data)
+    echo(f"wrote {found.info.label} ({found.info.size} bytes, sha256 {found.info.sha256}) to "
+         f"{output}")
 
 
 @main.command(name="follow-up")

@@ -156,6 +156,7 @@ def parse_settings(text: str, workspace: Path, env: Mapping[str, str] | None = N
         report=parts["report"],
         reminders=parts["reminders"],
         web=parts["web"],
+        letters=parts["letters"],
     )
     validate_settings(settings)
     return settings
@@ -229,6 +230,7 @@ def validate_settings(settings: Settings) -> None:
         check_address("[report] recipients:", address, ConfigError)
     _validate_web(settings)
     _validate_auth(settings)
+    _validate_letters(settings)
 
 
 def _validate_web(settings: Settings) -> None:
@@ -245,6 +247,16 @@ def _validate_web(settings: Settings) -> None:
         raise ConfigError(f"[web] idle_minutes {web.idle_minutes}: give 1 to 1440 minutes")
     if not 1 <= web.session_hours <= 24 * 31:
         raise ConfigError(f"[web] session_hours {web.session_hours}: give 1 to 744 hours")
+
+
+def _validate_letters(settings: Settings) -> None:
+    letters = settings.letters
+    if not 1 <= letters.receipt_max_mb <= 100:
+        raise ConfigError(f"[letters] receipt_max_mb {letters.receipt_max_mb}: give 1 to 100 "
+                          "(MB); a larger file can stay outside tracker, with a note")
+    if len(letters.place) > 80 or any(not c.isprintable() for c in letters.place):
+        raise ConfigError("[letters] place: give the town's name on one line (at most 80 "
+                          "characters)")
 
 
 def _validate_auth(settings: Settings) -> None:

@@ -157,6 +157,18 @@ class WebSettings:
 
 
 @dataclass(frozen=True)
+class LetterSettings:
+    """Letters that go on paper (``tracker letter --format pdf``) and what is kept of them."""
+
+    paper: Literal["A4", "letter"] = "A4"  # A4 (210 x 297 mm) or US Letter (8.5 x 11 in)
+    # Put the recipient's address where a window envelope shows it: DIN 5008 (C5/C6/DL
+    # window, 45 mm from the top, 20 mm from the left) on A4, a US #10 window on Letter.
+    address_window: bool = False
+    place: str = ""  # the town written before the date: "Berlin, 8 June 2020"
+    receipt_max_mb: int = 20  # the largest receipt (scan, screenshot, saved page) kept
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings of one workspace."""
 
@@ -169,6 +181,7 @@ class Settings:
     report: ReportSettings = field(default_factory=ReportSettings)
     reminders: ReminderSettings = field(default_factory=ReminderSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    letters: LetterSettings = field(default_factory=LetterSettings)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -196,6 +209,7 @@ SECTIONS: dict[str, type[Any]] = {
     "report": ReportSettings,
     "reminders": ReminderSettings,
     "web": WebSettings,
+    "letters": LetterSettings,
 }
 
 

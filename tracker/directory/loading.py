@@ -49,6 +49,7 @@ def _entity(where: str, raw: Mapping[str, Any]) -> Entity:
         region=table.choice("region", REGIONS, ""),
         name=table.text("name", required=True),
         address=table.text("address"),
+        department=table.text("department"),
         source=table.url("source"),
         via=table.text("via"),
         checked=table.day("checked"),

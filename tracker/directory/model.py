@@ -35,7 +35,8 @@ FIELDS = (
     "suggested_channel", "language", "country", "notes", "unverified_fields", "entities",
     "contacts",
 )
-ENTITY_FIELDS = ("region", "name", "address", "source", "via", "checked", "verified")
+ENTITY_FIELDS = ("region", "name", "department", "address", "source", "via", "checked",
+                 "verified")
 CONTACT_FIELDS = (
     "purpose", "channel", "value", "region", "source", "via", "checked", "verified", "note",
 )
@@ -72,7 +73,11 @@ class Contact:
 
 @dataclass(frozen=True)
 class Entity:
-    """A legal entity behind a platform in one region, and its postal address."""
+    """A legal entity behind a platform in one region, and its postal address.
+
+    *department*: who at the entity a posted letter is for ("Data Protection Officer"), where
+    the source names one; it goes on the envelope's address under the entity's name.
+    """
 
     region: str
     name: str
@@ -81,12 +86,14 @@ class Entity:
     via: str
     checked: date | None
     verified: bool
+    department: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Return the entity as JSON-able values (the date as ``YYYY-MM-DD``)."""
         return {
-            "region": self.region, "name": self.name, "address": self.address,
-            "source": self.source, "via": self.via, "checked": iso_day(self.checked),
+            "region": self.region, "name": self.name, "department": self.department,
+            "address": self.address, "source": self.source, "via": self.via,
+            "checked": iso_day(self.checked),
             "verified": self.verified,
         }
 

@@ -34,7 +34,8 @@ def _plain(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _plain_row(row: Mapping[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in row.items() if v is not None}
+    # An entity without a department says nothing of one (most records have none).
+    out = {k: v for k, v in row.items() if v is not None and not (k == "department" and not v)}
     checked = out.get("checked")
     if isinstance(checked, str):
         # Text that is not a date stays text: validation then reports it with the field name.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from tracker import __version__
 from tracker.core import clock
 from tracker.core.errors import InputError, NotFoundError, suggest
 from tracker.core.iso import iso_day, iso_utc
+from tracker.core.postal import parse_tracking
 from tracker.core.tags import parse_ref
 from tracker.evidence.archive import check_output, write_zip, zip_bytes
 from tracker.evidence.entries import BundleContext, MessageEntry, RequestEvidence, Story
@@ -44,10 +45,11 @@ from tracker.mail.attachments import (
 )
 from tracker.mail.parsing import parse_message
 from tracker.services.facts import derive, is_answer
+from tracker.services.receipts import MEDIA_TYPES
 from tracker.services.records import get_request, request_messages
 from tracker.services.workspace import Workspace
 from tracker.store.db import transaction
-from tracker.store.models import Case, Event, Message, Platform, Request
+from tracker.store.models import Case, Document, Event, Message, Platform, Request
 
 _SLUG = re.compile(r"[^a-z0-9_-]+")
 
@@ -81,11 +83,13 @@ def _collect_request(ws: Workspace, session: Session, request: Request,
                           .order_by(col(Event.at), col(Event.id))).all()
     platform = session.get(Platform, request.platform_slug)
     facts = derive(ws, request, messages, as_of)
+    documents = session.exec(select(Document).where(Document.request_id == request.id)
+                             .order_by(col(Document.id))).all()
     return RequestEvidence(
         request=request, case=session.get(Case, request.case_id),
         platform_name=platform.name if platform else request.platform_slug,
         messages=tuple(letters_and_replies), events=tuple(events),
-        rule=facts.rule, wait=facts.wait, row=facts.row,
+        rule=facts.rule, wait=facts.wait, row=facts.row, documents=tuple(documents),
     )
 
 
@@ -107,8 +111,39 @@ def check_stored_hash(ref: str, message: Message) -> bytes | None:
     return raw
 
 
-def prepare_entry(ref: str, number: int, message: Message) -> MessageEntry:
-    """Check a message's stored hash and work out its file, text, headers and attachments."""
+def check_document(ref: str, document: Document) -> bytes:
+    """A kept document's bytes, if their SHA-256 is the one stored with them; else
+    EvidenceError."""
+    data = bytes(document.data)
+    if sha256_hex(data) != document.sha256 or len(data) != document.size:
+        raise EvidenceError(
+            f"{ref}: kept file {document.id} ({document.role} {document.label}) no longer has "
+            f"the SHA-256 or size stored with it; the database was altered, refusing to build "
+            "the bundle")
+    return data
+
+
+def document_paths(ref: str, number: int,
+                   documents: Sequence[Document]) -> tuple[tuple[Document, str], ...]:
+    """Where the documents of message *number* go in the bundle: named by tracker (number,
+    role and the type the bytes have), never by the file name a person gave."""
+    return tuple((d, f"{ref}/documents/{number:03d}-{i}-{d.role}"
+                     f"{MEDIA_TYPES.get(d.media_type, '.bin')}")
+                 for i, d in enumerate(documents, start=1))
+
+
+def prepare_entry(ref: str, number: int, message: Message,
+                  documents: Sequence[Document] = ()) -> MessageEntry:
+    """Check a message's stored hash and work out its file, text, headers and attachments;
+    *documents*: the files kept with it (checked too)."""
+    for document in documents:
+        check_document(ref, document)
+    kept = document_paths(ref, number, documents)
+    entry = _prepare_entry(ref, number, message)
+    return replace(entry, documents=kept) if kept else entry
+
+
+def _prepare_entry(ref: str, number: int, message: Message) -> MessageEntry:
     raw = check_stored_hash(ref, message)
     if raw is None:
         return MessageEntry(number=number, message=message, raw=None, path=None)
@@ -151,6 +186,12 @@ def _message_record(ref: str, entry: MessageEntry) -> dict[str, Any]:
         "attachments": [{"path": path, "filename": a.filename, "content_type": a.content_type,
                          "size": len(a.data), "sha256": sha256_hex(a.data)}
                         for a, path in entry.attachments],
+        "tracking": m.tracking, "carrier": parse_tracking(m.tracking).carrier
+        if m.tracking else "",
+        "documents": [{"path": path, "role": d.role, "media_type": d.media_type,
+                       "label": d.label, "note": d.note, "size": d.size, "sha256": d.sha256,
+                       "added_at": iso_utc(d.added_at), "added_by": d.added_by}
+                      for d, path in entry.documents],
     }
     if entry.path is None:
         record["no_file_reason"] = entry.no_file_reason
@@ -203,6 +244,7 @@ class Bundle:
     messages: int
     message_files: int
     attachments: int
+    documents: int = 0  # posted letters' PDFs and receipts
 
 
 def build_bundle(items: Sequence[RequestEvidence], context: BundleContext) -> Bundle:
@@ -212,11 +254,20 @@ def build_bundle(items: Sequence[RequestEvidence], context: BundleContext) -> Bu
     stories: list[Story] = []
     for item in items:
         ref = item.request.ref
-        entries = [prepare_entry(ref, n, m) for n, m in enumerate(item.messages, start=1)]
+        kept: dict[int | None, list[Document]] = {}
+        for document in item.documents:
+            kept.setdefault(document.message_id, []).append(document)
+        entries = [prepare_entry(ref, n, m, kept.get(m.id, ()))
+                   for n, m in enumerate(item.messages, start=1)]
+        stray = set(kept) - {m.id for m in item.messages}
+        if stray:  # every file is kept with a letter that went out: never left out silently
+            raise EvidenceError(f"{ref}: kept files belong to no letter sent (messages "
+                                f"{sorted(i or 0 for i in stray)}); the database was altered")
         for entry in entries:
             if entry.path is not None and entry.raw is not None:
                 files[entry.path] = entry.raw
             files.update((path, a.data) for a, path in entry.attachments)
+            files.update((path, bytes(d.data)) for d, path in entry.documents)
             messages.append(_message_record(ref, entry))
         numbers = {e.message.id: e.number for e in entries if e.message.id is not None}
         files[f"{ref}/events.json"] = dump_json(_events_record(item.events, numbers))
@@ -234,7 +285,8 @@ def build_bundle(items: Sequence[RequestEvidence], context: BundleContext) -> Bu
     files[MANIFEST_SUM] = f"{sha256_hex(files[MANIFEST])}  {MANIFEST}\n".encode()
     return Bundle(files=files, requests=tuple(item.request.ref for item in items),
                   messages=len(messages), message_files=sum(1 for m in messages if m["file"]),
-                  attachments=sum(len(m["attachments"]) for m in messages))
+                  attachments=sum(len(m["attachments"]) for m in messages),
+                  documents=sum(len(m["documents"]) for m in messages))
 
 
 @dataclass(frozen=True)
@@ -250,7 +302,8 @@ class ExportResult:
         return {"output": str(self.path), "sha256": self.sha256, "size": self.size,
                 "requests": list(self.bundle.requests), "messages": self.bundle.messages,
                 "message_files": self.bundle.message_files,
-                "attachments": self.bundle.attachments, "files": len(self.bundle.files),
+                "attachments": self.bundle.attachments, "documents": self.bundle.documents,
+                "files": len(self.bundle.files),
                 "manifest_sha256": self.manifest_sha256}
 
     @property

@@ -100,17 +100,29 @@ def _message(message: MessageRecord, listed: Mapping[str, FileRecord], owners: d
         elif message.sha256 != record.sha256:
             found.append((message.file, f"the SHA-256 stored with {name} is not its file's"))
     for attachment in message.attachments:
-        if attachment.path in skip:
-            continue
-        found += _own(owners, attachment.path, f"{name} (an attachment)")
-        found += _placed(attachment.path, f"{ref}/attachments/{number:03d}-", name)
-        record = listed.get(attachment.path)
-        if record is None:
-            found.append((attachment.path, f"an attachment of {name}; files[] does not "
-                          "list it"))
-        elif (record.sha256, record.size) != (attachment.sha256, attachment.size):
-            found.append((attachment.path, f"an attachment of {name}: its size or SHA-256 "
-                          "in the message is not the one files[] lists"))
+        found += _part(attachment, f"{ref}/attachments/{number:03d}-", "an attachment",
+                       "an attachment of", name, listed, owners, skip)
+    for document in message.documents:
+        found += _part(document, f"{ref}/documents/{number:03d}-", "a kept file",
+                       "a file kept with", name, listed, owners, skip)
+    return found
+
+
+def _part(part: FileRecord, prefix: str, kind: str, of: str, name: str,
+          listed: Mapping[str, FileRecord], owners: dict[str, str],
+          skip: Set[str]) -> list[Finding]:
+    """A file of a message (an attachment, a kept file): its own, under its message's prefix,
+    listed in files[] with the size and SHA-256 the message gives."""
+    if part.path in skip:
+        return []
+    found = _own(owners, part.path, f"{name} ({kind})")
+    found += _placed(part.path, prefix, name)
+    record = listed.get(part.path)
+    if record is None:
+        found.append((part.path, f"{of} {name}; files[] does not list it"))
+    elif (record.sha256, record.size) != (part.sha256, part.size):
+        found.append((part.path, f"{of} {name}: its size or SHA-256 in the message is not "
+                      "the one files[] lists"))
     return found
 
 

@@ -10,7 +10,7 @@ from tracker.core import clock
 from tracker.core.deadlines import DeadlineRule
 from tracker.mail.attachments import Attachment
 from tracker.services.facts import StatusRow
-from tracker.store.models import Case, Event, Message, Request
+from tracker.store.models import Case, Document, Event, Message, Request
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ class RequestEvidence:
     rule: DeadlineRule
     wait: clock.Wait
     row: StatusRow
+    documents: tuple[Document, ...] = ()  # posted PDFs and receipts, each of a letter
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class MessageEntry:
     headers: dict[str, list[str]] = field(default_factory=dict)
     attachments: tuple[tuple[Attachment, str], ...] = ()  # with its path in the bundle
     problems: tuple[str, ...] = ()
+    documents: tuple[tuple[Document, str], ...] = ()  # kept with a letter, with its path
 
     @property
     def no_file_reason(self) -> str:

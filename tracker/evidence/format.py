@@ -11,8 +11,10 @@ from tracker.core.errors import TrackerError
 
 FORMAT = "tracker-evidence"
 # 2: each message says which rule let it count (admission, admission_means, hold) and each
-# request's deadline which message answered it (answered_at, answered_by). verify reads 1 too.
-FORMAT_VERSION = 2
+# request's deadline which message answered it (answered_at, answered_by).
+# 3: each message lists the files kept with it (documents: a posted letter's PDF, receipts)
+# and a posted letter's tracking number (tracking, carrier). verify reads 1 and 2 too.
+FORMAT_VERSION = 3
 MANIFEST = "manifest.json"
 MANIFEST_SUM = "manifest.sha256"
 TIMELINE = "timeline.html"

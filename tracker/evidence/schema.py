@@ -37,6 +37,7 @@ class MessageRecord:
     file: str | None
     sha256: str | None
     attachments: tuple[FileRecord, ...]
+    documents: tuple[FileRecord, ...] = ()  # format version 3 on
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,7 @@ def _file_record(fields: Fields, where: str, item: Mapping[str, Any]) -> FileRec
 
 
 # Fields a manifest has from a format version on; verify reads older bundles without them.
-MESSAGE_FIELDS_OF = {2: ("admission", "admission_means", "hold")}
+MESSAGE_FIELDS_OF = {2: ("admission", "admission_means", "hold"), 3: ("tracking", "carrier")}
 
 
 def _message_record(fields: Fields, where: str, item: Mapping[str, Any],
@@ -155,10 +156,16 @@ def _message_record(fields: Fields, where: str, item: Mapping[str, Any],
     listed = fields.get(item, where, "attachments", LIST)
     attachments = [_file_record(fields, place, attachment) for place, attachment
                    in fields.items([] if listed is _MISSING else listed, f"{where}.attachments")]
+    documents: list[FileRecord | None] = []
+    if version >= 3:  # the files kept with a letter: its PDF as posted, receipts
+        kept = fields.get(item, where, "documents", LIST)
+        documents = [_file_record(fields, place, document) for place, document
+                     in fields.items([] if kept is _MISSING else kept, f"{where}.documents")]
     if len(fields.errors) > errors:
         return None
     return MessageRecord(where, number, request, file, sha256,
-                         tuple(a for a in attachments if a is not None))
+                         tuple(a for a in attachments if a is not None),
+                         tuple(d for d in documents if d is not None))
 
 
 def _request_record(fields: Fields, where: str, item: Mapping[str, Any],

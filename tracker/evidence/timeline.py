@@ -15,6 +15,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from tracker.core import clock
+from tracker.core.postal import parse_tracking
 from tracker.evidence.entries import BundleContext, MessageEntry, RequestEvidence, Story
 from tracker.evidence.format import MANIFEST, MANIFEST_SUM
 from tracker.mail.admission import RULES
@@ -49,6 +50,19 @@ class AttachmentLine:
 
 
 @dataclass(frozen=True)
+class DocumentLine:
+    """A file kept with a letter (its PDF as posted, a receipt), as the page links it."""
+
+    href: str
+    what: str  # "the letter as posted" | "receipt"
+    label: str
+    media_type: str
+    size: int
+    sha256: str
+    note: str
+
+
+@dataclass(frozen=True)
 class MessageView:
     """One letter or reply, in words: the page shows one list item for it."""
 
@@ -74,6 +88,8 @@ class MessageView:
     attachments: tuple[AttachmentLine, ...]
     problems: tuple[str, ...]
     text: str  # shortened to TEXT_CHARS
+    tracking: str = ""  # a posted letter's tracking number, with its carrier
+    documents: tuple[DocumentLine, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -155,7 +171,12 @@ def _message(ref: str, entry: MessageEntry, tz: ZoneInfo) -> MessageView:
         attachments=tuple(AttachmentLine(quote(path), attachment.filename or path,
                                          attachment.content_type, len(attachment.data))
                           for attachment, path in entry.attachments),
-        problems=entry.problems, text=text if entry.text.strip() else "")
+        problems=entry.problems, text=text if entry.text.strip() else "",
+        tracking=parse_tracking(m.tracking).describe() if m.tracking else "",
+        documents=tuple(DocumentLine(quote(path), "the letter as posted" if d.role == "letter"
+                                     else "receipt", d.label, d.media_type, d.size, d.sha256,
+                                     d.note)
+                        for d, path in entry.documents))
 
 
 def _answered(story: Story, tz: ZoneInfo) -> Answered | None:

@@ -275,6 +275,7 @@ def _manifest_paths(manifest: Manifest) -> Iterator[str]:
         if message.file is not None:
             yield message.file
         yield from (attachment.path for attachment in message.attachments)
+        yield from (document.path for document in message.documents)
     yield from (request.events for request in manifest.requests)
 
 

@@ -24,7 +24,10 @@ KINDS = ("initial", "follow-up")
 BUILTIN = "builtin"
 WORKSPACE = "workspace"
 #: Names tracker puts in the rendering context; user variables may not use them.
-CONTEXT_NAMES = frozenset({"org", "platform", "request", "case", "letter_date", "original"})
+# medium: "email" for the letter as mailed (and its record), "print" for its PDF, whose page
+# lays out the heading itself (see tracker.letters.pdf).
+CONTEXT_NAMES = frozenset({"org", "platform", "request", "case", "letter_date", "original",
+                           "medium"})
 
 _FRONT_OPEN = "{#---"
 _FRONT_CLOSE = "---#}"

@@ -128,6 +128,11 @@ def check_template(template: LetterTemplate) -> None:
     _compiled(template)
 
 
+def template_uses(template: LetterTemplate, name: str) -> bool:
+    """Does *template*'s body use the name *name* (a context name such as ``medium``)?"""
+    return name in _compiled(template)[0].names
+
+
 def render_letter(
     template: LetterTemplate, variables: Mapping[str, str], context: Mapping[str, Any]
 ) -> RenderedLetter:

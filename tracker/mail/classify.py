@@ -72,6 +72,20 @@ def _ticket_in(text: str) -> str | None:
     return None
 
 
+_TICKET_NUMBER = re.compile(r"[A-Za-z]{1,10}-\d{3,}|\d{3,}")
+
+
+def ticket_key(ticket: str) -> str:
+    """What identifies a ticket, however it is written: ``Ticket #0123``, ``[#0123]``,
+    ``Request #0123`` and a bare ``0123`` typed from a web form's confirmation are one ticket
+    (``0123``); a Salesforce thread token is itself; other text is compared as written."""
+    ticket = ticket.strip()
+    if _SALESFORCE.fullmatch(ticket):
+        return ticket
+    found = _TICKET_NUMBER.findall(ticket)
+    return found[-1].upper() if len(found) == 1 else " ".join(ticket.upper().split())
+
+
 def extract_ticket(subject: str, text: str = "") -> str | None:
     """The platform's own ticket tag, normalised ("Ticket #123", "Case: 0123", "Request #45").
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from tracker.core.tags import ref_from_reply_address, refs_in_subject
+from tracker.mail.classify import ticket_key
 from tracker.mail.header_info import HeaderInfo
 
 
@@ -66,7 +67,8 @@ class MatchIndex:
 
     letters: dict[str, str] = field(default_factory=dict)  # our Message-ID (lower) -> ref
     refs: frozenset[str] = frozenset()  # every known reference
-    tickets: dict[str, tuple[str, ...]] = field(default_factory=dict)  # ticket -> refs
+    # ticket_key(ticket) -> refs: the platform's number, however a message writes it
+    tickets: dict[str, tuple[str, ...]] = field(default_factory=dict)
     open_by_domain: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # domain -> refs
     platform_domains: frozenset[str] = frozenset()  # every platform's reply domains
     tag_secret: bytes = b""
@@ -76,6 +78,14 @@ class MatchIndex:
     threads: dict[str, str] = field(default_factory=dict)
     platform_of: Mapping[str, str] = field(default_factory=dict)  # ref -> platform slug
     senders: Mapping[str, KnownSenders] = field(default_factory=dict)  # slug -> who may answer
+
+    def __post_init__(self) -> None:
+        # However the tickets were given ("Ticket #448812"), they are looked up by their key.
+        keyed: dict[str, tuple[str, ...]] = {}
+        for ticket, refs in self.tickets.items():
+            key = ticket_key(ticket)
+            keyed[key] = (*keyed.get(key, ()), *(r for r in refs if r not in keyed.get(key, ())))
+        self.tickets = keyed
 
     def senders_for(self, ref: str) -> KnownSenders | None:
         """Who may answer for the platform of request *ref*."""
@@ -96,8 +106,9 @@ class MatchIndex:
                 if key and self.letters.get(key) != fact.ref:
                     self.letters[key] = fact.ref
                     new.append(fact)
-            elif fact.ref not in self.tickets.get(fact.value, ()):
-                self.tickets[fact.value] = (*self.tickets.get(fact.value, ()), fact.ref)
+            elif fact.ref not in self.tickets.get(ticket_key(fact.value), ()):
+                key = ticket_key(fact.value)
+                self.tickets[key] = (*self.tickets.get(key, ()), fact.ref)
                 new.append(fact)
         return new
 
@@ -164,7 +175,7 @@ def match_message(headers: HeaderInfo, index: MatchIndex, *, ticket: str | None 
         if ref:
             return Match(ref, "thread", relevant=True,
                          reasons=(f"it answers {message_id}, a message about {ref}",))
-    refs = index.tickets.get(ticket, ()) if ticket else ()
+    refs = index.tickets.get(ticket_key(ticket), ()) if ticket else ()
     if len(refs) == 1:
         return Match(refs[0], "ticket", relevant=True,
                      reasons=(f"{ticket} is the platform's ticket for {refs[0]}",))

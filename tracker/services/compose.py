@@ -41,7 +41,7 @@ class Letter:
 
 def _context(ws: Workspace, request: Request, message: Message, letter_date: date,
              template: LetterTemplate, messages: list[Message],
-             case_title: str) -> dict[str, Any]:
+             case_title: str, medium: str = "email") -> dict[str, Any]:
     org = ws.settings.organisation
     platform = ws.platforms.get(request.platform_slug)
     entity = platform.entity_for() if platform else None
@@ -82,6 +82,7 @@ def _context(ws: Workspace, request: Request, message: Message, letter_date: dat
         "case": {"title": case_title},
         "letter_date": letter_date,
         "original": original,
+        "medium": medium,
     }
 
 
@@ -117,11 +118,13 @@ def filled_variables(template: LetterTemplate, given: Mapping[str, Any], *, lett
 def platform_ticket(request: Request, messages: Sequence[Message]) -> str:
     """The platform's ticket for *request*: the first one learned from mail that counts.
 
-    A ticket taken only from mail nobody has confirmed (a suspicious or probable match waiting
+    A ticket staff entered from a web form's confirmation counts too. A ticket taken only
+    from mail nobody has confirmed (a suspicious or probable match waiting
     in triage, or dismissed) never goes into a letter: a forger must not choose what we quote.
     """
-    confirmed = {m.ticket for m in messages
-                 if m.direction == "in" and m.ticket and counts_for_clock(m)}
+    confirmed = {m.ticket for m in messages if m.ticket and (
+        (m.direction == "in" and counts_for_clock(m))
+        or (m.direction == "out" and m.status == "sent"))}  # entered by staff
     return next((t for t in request.tickets if t in confirmed), "")
 
 
@@ -164,17 +167,19 @@ def _filled(ws: Workspace, request: Request, message: Message, template: LetterT
 
 
 def render_message(ws: Workspace, session: Session, request: Request, message: Message,
-                   letter_date: date, language: str | None = None) -> Letter:
+                   letter_date: date, language: str | None = None,
+                   medium: str = "email") -> Letter:
     """Render an outbound letter (draft or sent) with its template and the request's facts.
 
     *language*: render the message's template in another language (a preview); the message
-    itself is not changed.
+    itself is not changed. *medium*: ``print`` renders the text that goes on paper, without
+    the heading the page lays out (see tracker.letters.pdf).
     """
     template = get_template(ws.templates, message.template, language or message.language)
     messages = request_messages(session, request)
     case = session.get(Case, request.case_id)
     context = _context(ws, request, message, letter_date, template, messages,
-                       case.title if case else "")
+                       case.title if case else "", medium)
     variables = {**message.variables,
                  **_filled(ws, request, message, template, messages, letter_date)}
     rendered = render_letter(template, variables, context)

@@ -30,6 +30,7 @@ from tracker.services.records import (
     bounced_recipient,
     for_change,
     get_request,
+    learned_tickets,
     messages_facts,
     pending_letter,
     request_messages,
@@ -295,8 +296,8 @@ def _apply(ws: Workspace, session: Session, request: Request, message: Message, 
         record_event(session, request, "needs_review", actor, message=message, at=now,
                      message_kind=message.kind, rule=rule, why=message.hold)
         return
-    if message.ticket and message.ticket not in request.tickets:
-        request.tickets = [*request.tickets, message.ticket]
+    if message.ticket:
+        request.tickets = learned_tickets([*request.tickets, message.ticket])
     if message.kind == "bounce":
         if bounced_recipient(request.recipient, message.bounced):
             request.delivery_failed = True

@@ -12,12 +12,13 @@ import hashlib
 from collections.abc import Sequence
 from datetime import date
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from tracker.core import clock
 from tracker.mail.admission import RULES
 from tracker.services.facts import counts_for_clock, derive
-from tracker.services.records import bounced_recipient
+from tracker.services.records import bounced_recipient, learned_tickets
 from tracker.services.workspace import Workspace
 from tracker.store.models import Event, Message, Request, State
 
@@ -44,7 +45,8 @@ def _request_problems(ws: Workspace, request: Request, messages: Sequence[Messag
         problems.append(f"{ref}: stored due date {request.due_on}, its clock says "
                         f"{wait.due_on}")
     counted = [m for m in messages if m.direction == "in" and counts_for_clock(m)]
-    tickets = list(dict.fromkeys(m.ticket for m in counted if m.ticket))
+    entered = [m.ticket for m in messages if m.direction == "out" and m.status == "sent"]
+    tickets = learned_tickets([*entered, *(m.ticket for m in counted)])
     if sorted(request.tickets) != sorted(tickets):
         problems.append(f"{ref}: stored tickets {request.tickets}, its counted mail says "
                         f"{tickets}")
@@ -108,4 +110,27 @@ def check_invariants(ws: Workspace, session: Session, today: date) -> list[str]:
     for request in session.exec(select(Request).order_by(col(Request.id))):
         problems += _request_problems(ws, request, messages.get(request.id, []),
                                       events.get(request.id, []), today)
+    problems += _document_problems(session, messages)
+    return problems
+
+
+def _document_problems(session: Session,
+                       messages: dict[int | None, list[Message]]) -> list[str]:
+    """Each kept file belongs to a letter of its request that went out, and its stored size
+    is its bytes' (read by the database: the bytes are not fetched)."""
+    problems = []
+    letters = {m.id: m for ms in messages.values() for m in ms
+               if m.direction == "out" and m.status == "sent"}
+    table = sa.table("document", *(sa.column(name) for name in (
+        "id", "request_id", "message_id", "size", "data")))
+    rows = session.execute(sa.select(table.c.id, table.c.request_id, table.c.message_id,
+                                     table.c.size, sa.func.length(table.c.data))
+                           .order_by(table.c.id)).all()
+    for document_id, request_id, message_id, size, length in rows:
+        letter = letters.get(message_id)
+        if letter is None or letter.request_id != request_id:
+            problems.append(f"kept file {document_id} belongs to no letter sent for its "
+                            "request")
+        if size != length:
+            problems.append(f"kept file {document_id} has {length} bytes, {size} were kept")
     return problems

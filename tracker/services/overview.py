@@ -13,9 +13,11 @@ from datetime import date
 from typing import Any
 
 from tracker.core.errors import TrackerError
+from tracker.core.postal import parse_tracking
 from tracker.services import compose, drafts, records
 from tracker.services.facts import StatusRow
 from tracker.services.memo import remembered
+from tracker.services.receipts import DocumentInfo, request_documents
 from tracker.services.status import build_row, timeline
 from tracker.services.workspace import Workspace
 from tracker.store import db
@@ -50,6 +52,8 @@ class RequestOverview:
     letter: LetterShown | None = None
     draft: drafts.Draft | None = None
     follow_up_templates: list[tuple[str, str]] = field(default_factory=list)  # (id, title)
+    documents: list[DocumentInfo] = field(default_factory=list)  # posted PDFs and receipts
+    tracking: list[str] = field(default_factory=list)  # each posted letter's, described
 
     @property
     def case_title(self) -> str:
@@ -74,13 +78,19 @@ def show_request(ws: Workspace, ref: str, as_of: date, *, letter: bool = False,
         row = build_row(ws, req, records.request_messages(session, req), as_of)
         case = session.get(Case, req.case_id)
         items = timeline(ws, session, req)
+        documents = request_documents(session, req)
+        tracking = [parse_tracking(m.tracking).describe()
+                    for m in records.sent_letters(records.request_messages(session, req))
+                    if m.tracking]
         if not letter:
-            return RequestOverview(req, row, as_of, case, items)
+            return RequestOverview(req, row, as_of, case, items, documents=documents,
+                                   tracking=tracking)
         shown = _letter(ws, session, req, as_of, language)
         draft = drafts.draft_of(session, req)
     templates = sorted((t.id, t.title) for (_, lang), t in ws.templates.items()
                        if t.kind == "follow-up" and lang == req.language)
-    return RequestOverview(req, row, as_of, case, items, shown, draft, templates)
+    return RequestOverview(req, row, as_of, case, items, shown, draft, templates, documents,
+                           tracking)
 
 
 def _letter(ws: Workspace, session: Any, req: Request, as_of: date,

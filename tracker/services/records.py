@@ -16,6 +16,7 @@ from tracker.core.errors import (
     suggest,
 )
 from tracker.core.tags import parse_ref
+from tracker.mail.classify import ticket_key
 from tracker.services.facts import M, MessageFacts, derive
 from tracker.services.workspace import Workspace
 from tracker.store import db
@@ -141,13 +142,27 @@ def bounced_recipient(recipient: str, bounced: Sequence[str]) -> bool:
     return not bounced or recipient.lower() in {r.lower() for r in bounced}
 
 
+def learned_tickets(tickets: Sequence[str]) -> list[str]:
+    """*tickets* in order, each once however it is written (`ticket_key`), empty ones left
+    out: the first way of writing one is kept."""
+    seen: dict[str, str] = {}
+    for ticket in tickets:
+        if ticket:
+            seen.setdefault(ticket_key(ticket), ticket)
+    return list(seen.values())
+
+
 def refresh_learned(session: Session, request: Request) -> None:
     """What a request learned from its mail (the platform's tickets, a failed delivery) is
     what its mail that counts says: a person may have dismissed the message that taught it."""
     rows = session.exec(select(Message.kind, Message.ticket, Message.bounced).where(
         Message.request_id == request.id, Message.direction == "in",
         col(Message.triage).in_(("", "linked"))).order_by(col(Message.id))).all()
-    tickets = list(dict.fromkeys(ticket for _, ticket, _ in rows if ticket))
+    # A ticket staff entered from a web form's confirmation is on the letter it confirms.
+    entered = session.exec(select(Message.ticket).where(
+        Message.request_id == request.id, Message.direction == "out",
+        Message.status == "sent", Message.ticket != "").order_by(col(Message.id))).all()
+    tickets = learned_tickets([*entered, *(ticket for _, ticket, _ in rows)])
     failed = any(kind == "bounce" and bounced_recipient(request.recipient, bounced)
                  for kind, _, bounced in rows)
     if tickets != request.tickets:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,19 +15,30 @@ from tracker.core.errors import (
     StateError,
     TrackerError,
 )
+from tracker.core.postal import parse_tracking
 from tracker.mail.outbound import Outgoing
 from tracker.net import smtp as mailer
 from tracker.net.logins import smtp_login
+from tracker.services import paper
 from tracker.services.actions import create_request
 from tracker.services.compose import compose_email, compose_record
 from tracker.services.drafts import draft_of
 from tracker.services.intake import NewRequest, plan_request
+from tracker.services.receipts import (
+    Upload,
+    check_receipt,
+    check_ticket,
+    label_of,
+    set_ticket,
+    set_tracking,
+    store_document,
+)
 from tracker.services.records import get_request, pending_letter, request_messages, settle_state
 from tracker.services.search import index_message
 from tracker.services.workspace import Workspace
 from tracker.store.db import transaction
 from tracker.store.events import record_event
-from tracker.store.models import Channel, Message, Request
+from tracker.store.models import Channel, Document, DocumentRole, Message, Request
 
 
 @dataclass(frozen=True)
@@ -133,13 +145,43 @@ def send_request(ws: Workspace, ref: str, now: datetime, *, dry_run: bool = Fals
     return SendResult(request.ref, outgoing, dry_run=False)
 
 
+@dataclass(frozen=True)
+class MarkedSent:
+    """What `mark_sent` recorded: the letter, the files kept with it, and what to tell staff."""
+
+    message: Message
+    documents: tuple[Document, ...] = ()  # the posted PDF first, then the receipts
+    tracking: str = ""  # the tracking number with its carrier, as `describe` says it
+    warnings: tuple[str, ...] = ()
+
+
 def mark_sent(ws: Workspace, ref: str, on: datetime, channel: str, note: str,
-              now: datetime) -> Message:
-    """Record that the pending letter went out by web form, post, fax or another mail client."""
+              now: datetime, *, receipts: Sequence[Upload] = (), tracking: str = "",
+              ticket: str = "", pdf: Upload | None = None) -> MarkedSent:
+    """Record that the pending letter went out by web form, post, fax or another mail client.
+
+    A letter that went by post or fax keeps its PDF: *pdf* if given (the file that was
+    printed, exactly), else the PDF `tracker letter --format pdf` makes of it dated the day it
+    went out. *receipts* (saved confirmation pages, screenshots, scans), the *tracking*
+    number and the platform's *ticket* are kept with it. All of it or nothing is recorded:
+    every file is checked before anything is written.
+    """
     if channel not in set(Channel):
         raise InputError(f"--channel {channel!r}: use one of {', '.join(Channel)}")
     if on > now + timedelta(minutes=5):
         raise InputError(f"--on {on.date()} is in the future; give the day the letter went out")
+    limit = ws.settings.letters.receipt_max_mb
+    typed = [(upload, check_receipt(upload, limit)) for upload in receipts]
+    if pdf is not None and check_receipt(pdf, limit) != "application/pdf":
+        raise InputError(f"--pdf {label_of(pdf.name)} is not a PDF file; give the PDF that "
+                         "was printed, or leave --pdf out to keep the one tracker makes")
+    if pdf is not None and not paper.posted_channel(channel):
+        raise InputError(f"--pdf is for letters sent by post or fax, not by {channel}; give "
+                         "the saved page or screenshot with --receipt")
+    if tracking:
+        parse_tracking(tracking)  # a malformed number is refused before anything is written
+    if ticket:
+        check_ticket(ticket)
     with transaction(ws.engine) as session:
         request, message = _pending(session, ref)
         message.channel = channel
@@ -152,12 +194,33 @@ def mark_sent(ws: Workspace, ref: str, on: datetime, channel: str, note: str,
             message.from_addr = ws.settings.organisation.email
         message.status, message.occurred_at, message.note = "sent", on, note
         session.add(message)
+        session.flush()
         index_message(session, message)
+        warnings: list[str] = []
+        documents: list[Document] = []
+        if paper.posted_channel(channel):
+            if pdf is None:
+                made = paper.make_pdf(ws, session, request, message,
+                                      clock.local_date(on, ws.settings.tz))
+                warnings += made.warnings
+                pdf = Upload(made.filename, made.data)
+            documents.append(store_document(session, request, message, DocumentRole.LETTER,
+                                            pdf, "application/pdf", ws.actor, now))
+        documents += [store_document(session, request, message, DocumentRole.RECEIPT, upload,
+                                     media_type, ws.actor, now)
+                      for upload, media_type in typed]
+        described = set_tracking(session, request, message, tracking, ws.actor, now) \
+            if tracking else ""
+        if ticket:
+            set_ticket(session, request, message, ticket, ws.actor, now)
         state = settle_state(ws, session, request, clock.local_date(now, ws.settings.tz))
         record_event(session, request, "sent", ws.actor, to_state=state,
                      message=message, at=now, channel=channel, sent_at=on.isoformat(),
                      note=note, recorded=True)
-        return message
+        for document in documents:
+            session.expunge(document)
+        return MarkedSent(message, tuple(documents), described, tuple(warnings))
+
 
 @dataclass(frozen=True)
 class SentNew:

@@ -26,7 +26,7 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from tracker.mail.authenticity import Trust
-from tracker.mail.classify import extract_ticket
+from tracker.mail.classify import extract_ticket, ticket_key
 from tracker.mail.header_info import parse_headers
 from tracker.mail.matching import Fact, MatchIndex, is_own_letter, match_message
 from tracker.mail.screen import ScreenFields, screen_fields
@@ -146,7 +146,8 @@ class Screen:
         if not index.tickets or not (b"=?" in fields.subject
                                      or _TICKET_SIGN.search(fields.subject)):
             return False
-        return extract_ticket(fields.subject_text()) in index.tickets
+        ticket = extract_ticket(fields.subject_text())
+        return ticket is not None and ticket_key(ticket) in index.tickets
 
     @staticmethod
     def _bracket(fields: ScreenFields) -> bool:

@@ -21,7 +21,7 @@ from tracker.core.errors import ConfigError, DatabaseError
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration. Kept here so that ordinary commands can check the schema without
 # importing Alembic (a test checks it against Alembic's own idea of the head).
-HEAD = "0007"
+HEAD = "0008"
 # Row ids are PostgreSQL INTEGER (SERIAL) columns: a larger number cannot name a row, and
 # passing one to the server is an error rather than "not found".
 MAX_ROW_ID = 2**31 - 1

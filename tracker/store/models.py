@@ -163,6 +163,34 @@ class Message(SQLModel, table=True):
     extension: str = ""  # an extension notice's claimed period ("2m"), when it says one
     bounced: list[str] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
     defects: list[str] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
+    # Outbound by post: the carrier's tracking number (``RR123456789DE``) as staff entered it.
+    tracking: str = ""
+
+
+class DocumentRole(StrEnum):
+    LETTER = "letter"  # the exact PDF of a letter that went by post or fax
+    RECEIPT = "receipt"  # proof it was submitted or delivered: saved page, screenshot, scan
+
+
+class Document(SQLModel, table=True):
+    """A file kept as evidence of a letter that left another way than by email.
+
+    The bytes are stored exactly, with their SHA-256; the name a person gave the file is kept
+    only as a label (made safe first) and never used as a path.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="request.id", index=True)
+    message_id: int | None = Field(default=None, foreign_key="message.id")  # the letter
+    role: str  # DocumentRole
+    media_type: str  # application/pdf | image/png | image/jpeg | message/rfc822 | text/plain
+    label: str = ""
+    size: int = 0
+    sha256: str = Field(default="", index=True)
+    data: bytes = Field(sa_type=sa.LargeBinary)
+    note: str = ""
+    added_by: str = ""
+    added_at: datetime = _when()
 
 
 class ApprovedDomain(SQLModel, table=True):

@@ -19,9 +19,10 @@ from tracker.core.errors import InputError
 from tracker.core.tags import parse_ref
 from tracker.evidence import build_bundle_bytes
 from tracker.mail.parsing import parse_message
-from tracker.services import actions, drafts, records, sending
+from tracker.services import actions, drafts, paper, receipts, records, sending
 from tracker.services.files import MAX_FILE_BYTES
 from tracker.services.overview import live_request
+from tracker.services.receipts import Upload
 from tracker.services.workspace import current_time
 from tracker.store.models import Channel, Resolution, Role
 from tracker.web.auth import RANK, Actor, editor, viewer
@@ -79,11 +80,33 @@ def send(request: Request, actor: Annotated[Actor, Depends(editor)], ref: str,
 
 @router.post("/{ref}/mark-sent")
 def mark_sent(request: Request, actor: Annotated[Actor, Depends(editor)], ref: str,
-              on: Text, channel: Text, note: Text = "") -> Response:
+              on: Text, channel: Text, note: Text = "", tracking: Text = "", ticket: Text = "",
+              receipt: Annotated[list[UploadFile] | None, File()] = None) -> Response:
     moment = records.parse_when(on, actor.ws.settings.tz)
-    message = sending.mark_sent(actor.ws, ref, moment, channel, note, current_time(actor.ws))
-    return redirect(request, request_path(ref), f"recorded the letter as sent by "
-                    f"{message.channel} on {clock.format_day(moment.date())}")
+    limit = actor.ws.settings.letters.receipt_max_mb
+    done = sending.mark_sent(actor.ws, ref, moment, channel, note, current_time(actor.ws),
+                             receipts=_receipts(receipt, limit), tracking=tracking.strip(),
+                             ticket=ticket.strip())
+    said = [f"recorded the letter as sent by {done.message.channel} on "
+            f"{clock.format_day(moment.date())}"]
+    said += [f"kept {d.label} ({d.size} bytes)" for d in done.documents]
+    said += [f"tracking {done.tracking}"] if done.tracking else []
+    said += [f"warning: {w}" for w in done.warnings]
+    return redirect(request, request_path(ref), "; ".join(said),
+                    "error" if done.warnings else "ok")
+
+
+def _receipts(files: list[UploadFile] | None, limit_mb: int) -> list[Upload]:
+    """The receipts of a form, read no further than the limit (and a byte, to say it is over).
+
+    The browser's file name is only a label: the service makes it safe and never opens it.
+    """
+    uploads = []
+    for file in files or []:
+        if not file.filename:
+            continue  # the form sent without a file chosen
+        uploads.append(Upload(file.filename, file.file.read(limit_mb * 2**20 + 1)))
+    return uploads
 
 
 def _upload(file: UploadFile | None) -> bytes | None:
@@ -95,6 +118,38 @@ def _upload(file: UploadFile | None) -> bytes | None:
         raise InputError(f"the file is larger than {MAX_FILE_BYTES / 2**20:g} MB, the most "
                          "tracker keeps of one reply; keep it elsewhere and say where in the note")
     return data or None
+
+
+@router.post("/{ref}/receipts")
+def add_receipt(request: Request, actor: Annotated[Actor, Depends(editor)], ref: str,
+                note: Text = "", tracking: Text = "", ticket: Text = "",
+                receipt: Annotated[list[UploadFile] | None, File()] = None) -> Response:
+    limit = actor.ws.settings.letters.receipt_max_mb
+    added = receipts.add_receipts(actor.ws, ref, _receipts(receipt, limit),
+                                  current_time(actor.ws), note=note, tracking=tracking.strip(),
+                                  ticket=ticket.strip())
+    said = [f"kept {d.label} ({d.size} bytes)" for d in added.documents]
+    said += [f"tracking {added.tracking}"] if added.tracking else []
+    said += [f"ticket {ticket.strip()}"] if ticket.strip() else []
+    return redirect(request, request_path(added.ref), "; ".join(said))
+
+
+@router.get("/{ref}/letter.pdf")
+def letter_pdf(actor: Annotated[Actor, Depends(viewer)], ref: str,
+               language: str = "") -> Response:
+    """`tracker letter REF --format pdf`: the same bytes (a posted letter: as posted)."""
+    if language and language not in LANGUAGES:
+        raise InputError(f"language {language!r}: use one of {', '.join(LANGUAGES)}")
+    made = paper.request_pdf(actor.ws, ref, current_time(actor.ws).date(), language or None)
+    return download(made.data, made.filename, "application/pdf")
+
+
+@router.get("/{ref}/documents/{document_id}")
+def document(actor: Annotated[Actor, Depends(viewer)], ref: str,
+             document_id: int) -> Response:
+    """A kept file, exactly as kept, always as a download (a receipt came from outside)."""
+    found = receipts.get_document(actor.ws, ref, document_id)
+    return download(found.data, found.filename)
 
 
 @router.post("/{ref}/reply")
