@@ -77,6 +77,9 @@ TRICKY = [
     "Content-Type: multipart/report; report-type=delivery-status; boundary=x",
     "Content-Type: MULTIPART/REPORT", "Content-Type: multipart/\r\n report",
     "Subject: caf\xe9 [HC-2026-0001]", "From: J\xfcrgen <j@zoom.us>",
+    # Where From: is missing or broken, the sender comes from these (header_info).
+    "Sender: legal@zoom.us", "Reply-To: Zoom <legal@zoom.us>", "Return-Path: <b@mail.zoom.us>",
+    "From: Zoom legal@zoom.us", "From: Zoom <legal @zoom.us>", "From: undisclosed-recipients:;",
 ]
 NOISE = ["X-Note: (comment) x", "Comments: [HC-2026-0001]", "X-Ref: " + OURS,
          "Received: from zoom.us by mx; 1 Jan 2026", "X-To: " + TAG, "Subject: plain one",
@@ -113,6 +116,8 @@ def mutate(rng: random.Random, header: bytes) -> bytes:
         lines.insert(where, extra)
     if rng.random() < 0.1:  # delete a line: maybe the only From or Subject
         del lines[rng.randrange(max(1, len(lines) - 2))]
+    if rng.random() < 0.1:  # no From: at all, as some mailers send
+        lines = [line for line in lines if not line.lower().startswith("from:")]
     return "\r\n".join(lines).encode("latin-1")
 
 

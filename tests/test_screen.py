@@ -55,3 +55,16 @@ def test_the_pre_screen_drops_nothing_the_full_screen_keeps() -> None:
     checked, kept, handed = screen_check.check(cases=5_000, seed=7)
     assert checked == 10_000
     assert 0 < kept <= handed < checked  # it keeps some, and still screens most out
+
+
+@pytest.mark.parametrize("lines", [
+    ("Reply-To: Zoom <legal@zoom.us>",),
+    ("Sender: legal@zoom.us",),
+    ("Return-Path: <bounce@mail.zoom.us>",),
+], ids=lambda lines: lines[0][:40])
+def test_a_sender_without_from_passes_the_pre_screen(lines: tuple[str, ...]) -> None:
+    # No From: at all: the sender is read from these (and the platform's domain is known).
+    raw = ("\r\n".join(["To: inquiries@hrgroup.example", "Subject: your case", *lines])
+           + "\r\n\r\n").encode()
+    assert Screen(INDEX).concerns(raw)
+    assert Screen(INDEX).may_concern(raw)

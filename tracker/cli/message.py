@@ -70,6 +70,9 @@ def _print(view: MessageView) -> None:
     if view.direction == "in":  # how tracker judged it when it arrived
         counts = f"{view.admission}: {RULES.get(view.admission, '')}" if view.admission \
             else "no" + (f" (waits for a person: {view.hold})" if view.hold else "")
+        if view.sender_source:
+            judged.append(("sender", f"{view.sender} (taken from {view.sender_source}: no "
+                           "usable From: header; a guess, never verified)"))
         judged += [("match", view.match_rule or "-"), ("authenticity", view.authenticity or "-"),
                    ("counts", counts), ("triage", view.triage or "-"), ("ticket", view.ticket),
                    ("bounced", "; ".join(view.bounced)), ("reasons", "; ".join(view.reasons)),

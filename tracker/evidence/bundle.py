@@ -43,6 +43,7 @@ from tracker.mail.attachments import (
     sanitise_filename,
     unique_names,
 )
+from tracker.mail.header_info import sender_source_of
 from tracker.mail.parsing import parse_message
 from tracker.services.facts import derive, is_answer
 from tracker.services.receipts import MEDIA_TYPES
@@ -174,7 +175,8 @@ def _message_record(ref: str, entry: MessageEntry) -> dict[str, Any]:
     record: dict[str, Any] = {
         "number": entry.number, "request": ref, "file": entry.path, "direction": m.direction,
         "kind": m.kind, "status": m.status, "channel": m.channel, "date": iso_utc(m.occurred_at),
-        "from": m.from_addr, "to": m.to_addrs, "subject": m.subject,
+        "from": m.from_addr, "sender_source": sender_source_of(m.defects),
+        "to": m.to_addrs, "subject": m.subject,
         "message_id": m.message_id, "in_reply_to": m.in_reply_to, "references": m.references,
         "headers": entry.headers, "sha256": m.sha256 or None, "authenticity": m.authenticity,
         "reasons": list(m.reasons), "match_rule": m.match_rule, "triage": m.triage,

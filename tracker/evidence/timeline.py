@@ -19,6 +19,7 @@ from tracker.core.postal import parse_tracking
 from tracker.evidence.entries import BundleContext, MessageEntry, RequestEvidence, Story
 from tracker.evidence.format import MANIFEST, MANIFEST_SUM
 from tracker.mail.admission import RULES
+from tracker.mail.header_info import sender_source_of
 from tracker.pages import render_page
 from tracker.services.facts import counts_for_clock
 from tracker.store.models import Event, Message
@@ -153,8 +154,10 @@ def _message(ref: str, entry: MessageEntry, tz: ZoneInfo) -> MessageView:
     verb = "sent" if m.direction == "out" else "received"
     if m.direction == "out" and m.status != "sent":
         verb = f"{m.status} (delivery not confirmed)"
-    who = (f" from {m.from_addr}" if m.from_addr else "") + (f" to {m.to_addrs}" if m.to_addrs
-                                                               else "")
+    source = sender_source_of(m.defects)
+    who = (f" from {m.from_addr}" if m.from_addr else "") + (
+        f" (sender taken from {source}: no usable From: header)" if source else "") + (
+        f" to {m.to_addrs}" if m.to_addrs else "")
     delivery = {"bounce": "DELIVERY FAILED", "delivery_delay": "DELIVERY DELAYED"}.get(m.kind, "")
     text = entry.text if len(entry.text) <= TEXT_CHARS else \
         entry.text[:TEXT_CHARS] + "\n[… shortened here; the whole message is in its file]"

@@ -59,15 +59,27 @@ def _domain(address: str) -> str:
 
 
 def admit(*, kind: str, doubt: str, match: Match, sender: str, verdict: Verdict,
-          senders: KnownSenders | None, accept_unverified: bool) -> Admission:
+          senders: KnownSenders | None, accept_unverified: bool,
+          sender_source: str = "") -> Admission:
     """Decide whether a message of *kind* from *sender*, matched by *match*, counts.
 
     *senders*: who may answer for the platform of the matched request (for an unmatched
     message, the platform whose domain the sender is on, if any). *doubt*: the classifier's
     reason why a person must decide what kind of message it is ("" when certain).
+    *sender_source*: where the sender was read if not from From: as written ("Reply-To", "From
+    (repaired)"): such a sender is a guess, so the message is never verified and never counts
+    before a person has looked at it.
     """
     domain = _domain(sender)
     authenticity, reasons = _relative_authenticity(domain, verdict, senders)
+    if sender_source:
+        guessed = (f"the sender was taken from {sender_source}, not from a readable From: "
+                   "header: nothing proves who sent it")
+        authenticity = "suspicious" if authenticity == "suspicious" else "unverified"
+        reasons = (*reasons, guessed)
+        doubt = doubt or f"{guessed}; check it, then link it"
+    else:
+        guessed = ""
     if match.ref is None:
         return Admission("", "; ".join(match.reasons) or "matches no request", authenticity,
                          reasons)
@@ -93,6 +105,8 @@ def admit(*, kind: str, doubt: str, match: Match, sender: str, verdict: Verdict,
     if authenticity == "suspicious":
         why = next((r for r in verdict.reasons if "fail" in r), "its authentication failed")
         return Admission("", f"it may be forged: {why}", authenticity, reasons)
+    if guessed:
+        return Admission("", doubt, authenticity, reasons)
     if authenticity == "verified":
         return _with_doubt(Admission(f"verified-{on}", "", authenticity, reasons), doubt)
     if accept_unverified:

@@ -25,10 +25,36 @@ __all__ = [
 ]
 
 # Labels whose real-world content is a superset: Chinese mail labelled gb2312 routinely holds
-# GBK-only characters (镕, 喆) and Python's strict gb2312 codec turns them into U+FFFD.
-_GB = ("gb2312", "gbk", "cp936", "x-gbk", "euc-cn", "x-euc-cn", "csgb2312", "gb_2312-80", "ms936")
+# GBK-only characters (镕, 喆) and Python's strict gb2312 codec turns them into U+FFFD. The rest
+# is what mail clients and browsers read a label as (the WHATWG Encoding Standard): Latin-1 as
+# windows-1252, Shift_JIS as Windows-31J, EUC-KR and Outlook's ks_c_5601-1987 as windows-949,
+# and the labels Python does not know under the name mail gives them.
+_GB = ("gb2312", "gbk", "cp936", "x-gbk", "euc-cn", "x-euc-cn", "csgb2312", "gb_2312-80", "ms936",
+       "gb-2312", "gb_2312", "chinese")
 _BIG5 = ("big5", "big5-hkscs", "x-x-big5", "x-big5", "cn-big5", "csbig5")
-_SUPERSETS = {**dict.fromkeys(_GB, "gb18030"), **dict.fromkeys(_BIG5, "big5hkscs")}
+_SJIS = ("shift_jis", "shift-jis", "sjis", "x-sjis", "ms_kanji", "csshiftjis", "windows-31j",
+         "cp932", "ms932")
+_KOREAN = ("euc-kr", "ks_c_5601-1987", "ks_c_5601", "ksc5601", "x-windows-949", "windows-949",
+           "korean", "cseuckr", "ks_c_5601-1989")
+_WESTERN = ("iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1", "iso_8859-1", "cp819",
+            "ibm819", "windows-1252", "x-cp1252")
+_SUPERSETS = {
+    **dict.fromkeys(_GB, "gb18030"), **dict.fromkeys(_BIG5, "big5hkscs"),
+    **dict.fromkeys(_SJIS, "cp932"), **dict.fromkeys(_KOREAN, "cp949"),
+    **dict.fromkeys(_WESTERN, "cp1252"),
+    "iso-8859-8-i": "iso8859-8", "iso-8859-6-i": "iso8859-6", "windows-874": "cp874",
+    "tis-620": "cp874", "iso-8859-11": "cp874", "iso-8859-9": "cp1254", "x-mac-roman": "mac-roman",
+    "macintosh": "mac-roman", "cp-850": "cp850", "x-user-defined": "cp1252",
+}
+# Tried in turn when the label's own codec fails: ISO-2022-JP mail from Windows carries
+# Microsoft's extensions; 7-bit labels on 8-bit text are UTF-8 or windows-1252 in practice.
+_ALTERNATIVES = {
+    "iso2022_jp": ("iso2022_jp_ext", "iso2022_jp_2", "iso2022_jp_2004", "iso2022_jp_3"),
+    "us-ascii": ("utf-8", "cp1252"), "ascii": ("utf-8", "cp1252"),
+    "ansi_x3.4-1968": ("utf-8", "cp1252"), "cp1252": ("utf-8", "iso8859-1"),
+}
+# Labels that say nothing: guess.
+_UNKNOWN = ("unknown-8bit", "x-unknown", "unknown", "8bit", "default", "x-unknown-8bit")
 # What mail actually uses; a free choice among all codecs picks cp1006 or cp949 for short text.
 _MAIL_CHARSETS = (
     "utf_8", "gb18030", "big5hkscs", "cp1252", "iso8859_15", "cp1250", "cp1251", "koi8_r",
@@ -36,7 +62,10 @@ _MAIL_CHARSETS = (
     "euc_kr", "tis_620", "utf_16", "utf_32",
 )  # fmt: skip
 _PREFERRED = ("utf_8", "gb18030", "big5hkscs", "cp1252", "latin_1")
-ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
+# RFC 2047 allows no white space inside an encoded-word; real clients write it anyway
+# (``=?us-ascii?Q?ABC / 123?=``, ``=?UTF-8?Q? Personal=C3=A4nderung?=``) and every mail client
+# decodes them, so the encoded text may hold spaces here (never a "?": the word ends at "?=").
+ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?]*)\?=")
 _BETWEEN_WORDS = re.compile(r"(\?=)\s+(=\?)")
 RAW_8BIT = re.compile("[\udc80-\udcff]")  # how compat32 keeps undecodable header bytes
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
@@ -47,13 +76,18 @@ def decode_noting(data: bytes, charset: str | None, notes: list[str]) -> str:
     if not data:
         return ""
     label = (charset or "").strip().strip("\"'").lower().split("*", 1)[0]  # RFC 2231 language
-    target = _SUPERSETS.get(label, label)
+    target = "" if label in _UNKNOWN else _SUPERSETS.get(label, label)
     if not _decodes_as(b"a", target):  # unknown label, or a non-text codec such as "base64"
         target = ""
     if target and _decodes_as(data, target):
         if target != label and not _decodes_as(data, label):
             notes.append(f"charset {label} decoded as {target}")
         return data.decode(target)
+    codec = canonical_codec(target) if target else ""
+    for other in _ALTERNATIVES.get(codec, _ALTERNATIVES.get(label, ())):
+        if _decodes_as(data, other):
+            notes.append(f"charset {label} failed, decoded as {other}")
+            return data.decode(other)
     if target != "utf-8" and _decodes_as(data, "utf-8"):
         if target:
             notes.append(f"charset {label} failed, decoded as utf-8")
@@ -154,6 +188,8 @@ def decode_words(value: str, notes: list[str]) -> str:
                 pending = None
             out.append(value[pos : match.start()])
         charset, encoding, payload = match.groups()
+        if any(c.isspace() for c in payload):
+            notes.append("encoded-word with spaces inside decoded")
         if encoding in "bB":
             try:
                 chunk = binascii.a2b_base64(payload.encode("ascii", "replace") + b"===")

@@ -19,16 +19,22 @@ from email.utils import getaddresses, parsedate_to_datetime
 from tracker.mail.decoding import RAW_8BIT, decode_words, raw_header_str
 
 __all__ = [
-    "RECIPIENT_HEADERS", "SCREEN_FIELDS", "HeaderInfo", "header_info", "message_ids",
-    "parse_headers",
+    "RECIPIENT_HEADERS", "SCREEN_FIELDS", "SENDER_FALLBACKS", "HeaderInfo", "header_info",
+    "message_ids", "parse_headers", "sender_source_of",
 ]
 
 _MSG_ID = re.compile(r"<([^<>]+)>")
 RECIPIENT_HEADERS = (
     "delivered-to", "x-original-to", "envelope-to", "to", "cc", "resent-to", "resent-cc",
 )
+# Where the sender is read when From: is missing or unreadable, in this order (as mail
+# clients fall back): the agent that sent it, then where replies go, then the envelope sender.
+SENDER_FALLBACKS = (("sender", "Sender"), ("reply-to", "Reply-To"), ("return-path", "Return-Path"))
 _WANTED = frozenset((*RECIPIENT_HEADERS, "message-id", "in-reply-to", "references", "subject",
-                     "from", "date", "auto-submitted"))
+                     "from", "date", "auto-submitted", *(name for name, _ in SENDER_FALLBACKS)))
+_QUOTED_LOCAL = re.compile(r'"[^"\\]*"@[\w-]+(?:\.[\w-]+)+')
+# An address as a mail client finds one in a From: line its parser cannot read.
+_ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 # Every field `parse_headers` reads: a screen given only these decides as on the whole header.
 SCREEN_FIELDS = (*sorted(_WANTED), "content-type")
 
@@ -48,6 +54,9 @@ class HeaderInfo:
     auto_submitted: str = ""
     content_type: str = "text/plain"
     report_type: str = ""
+    # "" when the sender is From: as written; else where it was read instead: "From (repaired)",
+    # "Sender", "Reply-To" or "Return-Path". A guessed sender never makes a message verified.
+    sender_source: str = ""
 
 
 def _fields(msg: Message, notes: list[str]) -> dict[str, list[str]]:
@@ -86,9 +95,58 @@ def _addresses(values: list[str], notes: list[str]) -> list[tuple[str, str]]:
         return []
     for name, addr in found:
         addr = addr.strip().lower()
-        if "@" in addr and len(addr.split()) == 1:
+        # A quoted local part may hold spaces ("john smith"@example.org): still one address.
+        if "@" in addr and (len(addr.split()) == 1 or _QUOTED_LOCAL.fullmatch(addr)):
             pairs.append((decode_words(name, notes).strip(), addr))
     return pairs
+
+
+def _repaired(values: list[str], notes: list[str]) -> list[tuple[str, str]]:
+    """The sender of a From: line the address parser cannot read, found as mail clients find
+    it: the address-shaped text (the one in angle brackets first), and the words before it
+    as the name (``Test test@example.com``, ``Name <a @b.example>``, a stray ``>``)."""
+    for value in values:
+        squeezed = re.sub(r"<([^<>]*)>", lambda m: "<" + "".join(m[1].split()) + ">", value)
+        found = re.search(r"<(" + _ADDRESS.pattern + r")>", squeezed) or _ADDRESS.search(squeezed)
+        if found is None:
+            continue
+        address = found.group(1) if found.re is not _ADDRESS else found.group(0)
+        name = squeezed[:found.start()].strip().strip("<>\"' ,;:").strip()
+        return [(decode_words(name, notes).strip(), address.lower())]
+    return []
+
+
+_REPAIRED = "sender read from a malformed From: header"
+_TAKEN = re.compile(r"sender taken from ([\w-]+) \(no usable From:\)")
+
+
+def sender_source_of(defects: list[str] | tuple[str, ...]) -> str:
+    """Where a stored message's sender was read, from its defects ("" if from From:)."""
+    for defect in defects:
+        if defect == _REPAIRED:
+            return "From (repaired)"
+        if found := _TAKEN.fullmatch(defect):
+            return found.group(1)
+    return ""
+
+
+def _sender(fields: dict[str, list[str]],
+            notes: list[str]) -> tuple[list[tuple[str, str]], str]:
+    """The sender, and where it was read if not from From: as written ("" when it was)."""
+    values = fields.get("from", [])
+    senders = _addresses(values, notes)
+    if senders:
+        return senders, ""
+    if values and (senders := _repaired(values, notes)):
+        notes.append(_REPAIRED)
+        return senders, "From (repaired)"
+    notes.append("missing From" if not values else "unreadable From")
+    for key, name in SENDER_FALLBACKS:
+        found = _addresses(fields.get(key, []), notes) or _repaired(fields.get(key, []), notes)
+        if found:
+            notes.append(f"sender taken from {name} (no usable From:)")
+            return found, name
+    return [], ""
 
 
 def _date(values: list[str], notes: list[str]) -> datetime | None:
@@ -116,9 +174,7 @@ def header_info(msg: Message, notes: list[str]) -> HeaderInfo:
     ids = message_ids([message_id_raw])
     if not message_id_raw:
         notes.append("missing Message-ID")
-    senders = _addresses(fields.get("from", []), notes)
-    if not senders:
-        notes.append("missing From")
+    senders, sender_source = _sender(fields, notes)
     recipients: list[str] = []
     for name in RECIPIENT_HEADERS:
         for _, addr in _addresses(fields.get(name, []), notes):
@@ -137,6 +193,7 @@ def header_info(msg: Message, notes: list[str]) -> HeaderInfo:
         auto_submitted=first("auto-submitted").lower(),
         content_type=msg.get_content_type(),
         report_type=str(report_type).strip().lower() if isinstance(report_type, str) else "",
+        sender_source=sender_source,
     )
 
 

@@ -19,7 +19,7 @@ from tracker.mail.decoding import (
     q_decode,
     raw_header_str,
 )
-from tracker.mail.header_info import RECIPIENT_HEADERS, message_ids
+from tracker.mail.header_info import RECIPIENT_HEADERS, SENDER_FALLBACKS, message_ids
 
 __all__ = ["ScreenFields", "screen_fields"]
 
@@ -27,18 +27,24 @@ __all__ = ["ScreenFields", "screen_fields"]
 # a field starts a line, continuation lines start with a space or a tab (as in the feedparser).
 _SCREEN_FIELD = re.compile(
     rb"\n(?=[cdefirstx])(from|subject|in-reply-to|references|"
-    + "|".join(RECIPIENT_HEADERS).encode() + rb"):([^\n]*(?:\n[ \t][^\n]*)*)")
+    + "|".join((*RECIPIENT_HEADERS, *(name for name, _ in SENDER_FALLBACKS))).encode()
+    + rb"):([^\n]*(?:\n[ \t][^\n]*)*)")
 _LONE_CR = re.compile(rb"\r(?!\n)")  # the feedparser ends a line there too: leave it to the parser
 
 
+# Where From: is missing or unreadable, the sender is read from Sender:, Reply-To: or
+# Return-Path: (tracker.mail.header_info): their values count as sender values here too.
 _SCREEN_ROLE = {b"from": 0, b"subject": 1, b"in-reply-to": 2, b"references": 2,
-                **{name.encode(): 3 for name in RECIPIENT_HEADERS}}
+                **{name.encode(): 3 for name in RECIPIENT_HEADERS},
+                **{name.encode(): 0 for name, _ in SENDER_FALLBACKS}}
 
 
 class ScreenFields(NamedTuple):
     """Header fields for the sync's pre-screen, read from the bytes without the email package.
 
-    ``sender`` and ``recipients`` are every value of From and of the recipient fields, lower-cased,
+    ``sender`` and ``recipients`` are every value of From (and of Sender, Reply-To and
+    Return-Path, where a sender is read without a usable From) and of the recipient fields,
+    lower-cased,
     joined, with all whitespace removed: a superset of the addresses ``parse_headers`` extracts
     (it drops comments, so the caller must take a ``(`` in them as "cannot tell"). ``ids`` are
     the raw In-Reply-To and References values, lower-cased: any Message-ID ``parse_headers``
@@ -95,7 +101,8 @@ class ScreenFields(NamedTuple):
 _ASCII_BYTES = frozenset(codecs.lookup(name).name for name in (
     "utf-8", "ascii", "latin-1", *(f"iso8859-{n}" for n in (*range(2, 12), *range(13, 17))),
     *(f"cp125{n}" for n in range(9)), "gb2312", "gbk", "gb18030", "big5", "big5hkscs",
-    "shift_jis", "euc_jp", "euc_kr", "iso2022_jp", "koi8_r", "koi8_u", "tis_620", "utf-16",
+    "shift_jis", "cp932", "euc_jp", "euc_kr", "cp949", "iso2022_jp", "koi8_r", "koi8_u",
+    "tis_620", "cp874", "mac-roman", "cp850", "utf-16",
     "utf-32"))
 
 

@@ -25,6 +25,7 @@ from tracker.mail.attachments import (
     sanitise_filename,
 )
 from tracker.mail.decoding import header_text
+from tracker.mail.header_info import sender_source_of
 from tracker.mail.parsing import ParsedMessage, parse_message
 from tracker.store.models import Message, Request
 
@@ -75,6 +76,8 @@ class MessageView:
     text: str
     text_from_html: bool
     attachments: list[AttachmentView] = field(default_factory=list)
+    sender: str = ""  # the address tracker took as the sender
+    sender_source: str = ""  # where, if not From: as written ("Reply-To", "From (repaired)")
 
     def to_dict(self) -> dict[str, Any]:
         data = dict(self.__dict__)
@@ -138,6 +141,7 @@ def show_message(session: Session, message_id: int, tz: tzinfo) -> MessageView:
         else False,
         attachments=[AttachmentView(name, sanitise_filename(name, ctype), ctype, size)
                      for name, ctype, size in parsed.attachments] if parsed else [],
+        sender=message.from_addr, sender_source=sender_source_of(message.defects),
     )
 
 

@@ -121,7 +121,8 @@ def read_message(ws: Workspace, raw: bytes, index: MatchIndex, trust: Trust) -> 
         (s for s in index.senders.values() if s.rule_for(domain)), None)
     admission = admit(kind=kind.kind, doubt=kind.doubt, match=match, sender=sender,
                       verdict=verdict, senders=senders,
-                      accept_unverified=ws.settings.imap.accept_unverified)
+                      accept_unverified=ws.settings.imap.accept_unverified,
+                      sender_source=parsed.headers.sender_source)
     return Reading(parsed, kind, match, verdict, admission)
 
 
