@@ -77,8 +77,9 @@ def decode_noting(data: bytes, charset: str | None, notes: list[str]) -> str:
         return ""
     label = (charset or "").strip().strip("\"'").lower().split("*", 1)[0]  # RFC 2231 language
     target = "" if label in _UNKNOWN else _SUPERSETS.get(label, label)
-    if not _decodes_as(b"a", target):  # unknown label, or a non-text codec such as "base64"
+    if not _is_text_codec(target):  # unknown label, or a non-text codec such as "base64"
         target = ""
+    target = _with_byte_order(target, data)
     if target and _decodes_as(data, target):
         if target != label and not _decodes_as(data, label):
             notes.append(f"charset {label} decoded as {target}")
@@ -118,6 +119,23 @@ def _guess(data: bytes) -> str | None:
     encoding = next((e for e in _PREFERRED if e in tied), top.encoding)
     encoding = _SUPERSETS.get(encoding.replace("_", "-"), encoding)
     return encoding if _decodes_as(data, encoding) and data.decode(encoding) else None
+
+
+def _is_text_codec(label: str) -> bool:
+    try:
+        return bool(label) and codecs.lookup(label)._is_text_encoding
+    except LookupError:
+        return False
+
+
+def _with_byte_order(label: str, data: bytes) -> str:
+    """UTF-16 and UTF-32 without a byte order mark are big-endian (RFC 2781), not the
+    machine's order Python would assume."""
+    name = canonical_codec(label) if label else ""
+    if name in ("utf-16", "utf-32") and not data.startswith(
+            (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return f"{name}-be"
+    return label
 
 
 def _decodes_as(data: bytes, label: str) -> bool:
