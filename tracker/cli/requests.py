@@ -319,8 +319,7 @@ def receipt_add(ws: Workspace, ref: str, files: Sequence[str], note: str, tracki
     uploads = [_upload(name, ws.settings.letters.receipt_max_mb) for name in files]
     added = receipts.add_receipts(ws, ref, uploads, now_for(ws), note=note, tracking=tracking,
                                   ticket=ticket)
-    _print_kept(added.documents, added.tracking, receipts.check_ticket(ticket) if ticket
-                else "")
+    _print_kept(added.documents, added.tracking, added.ticket)
 
 
 @receipt.command(name="list")

@@ -122,10 +122,13 @@ def _guess(data: bytes) -> str | None:
 
 
 def _is_text_codec(label: str) -> bool:
+    # bytes.decode refuses a codec that is not a text encoding ("base64") before it reads a
+    # byte; "replace" lets a codec needing more than one byte (UTF-32) through.
     try:
-        return bool(label) and codecs.lookup(label)._is_text_encoding
-    except LookupError:
+        b"a".decode(label, "replace")
+    except (LookupError, UnicodeError, ValueError, TypeError):
         return False
+    return bool(label)
 
 
 def _with_byte_order(label: str, data: bytes) -> str:

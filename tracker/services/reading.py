@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from tracker.mail.admission import Admission, admit
 from tracker.mail.authenticity import Trust, Verdict, judge
-from tracker.mail.classify import Classification, classify, ticket_key
+from tracker.mail.classify import Classification, classify
 from tracker.mail.matching import Fact, KnownSenders, Match, MatchIndex, match_message
 from tracker.mail.parsing import ParsedMessage, parse_message
 from tracker.services.workspace import Workspace
@@ -64,10 +64,8 @@ def build_index(ws: Workspace, session: Session) -> MatchIndex:
     ).all():
         refs.add(ref)
         platform_of[ref] = slug
-        for ticket in request_tickets:
-            key = ticket_key(ticket)
-            if ref not in tickets.get(key, ()):
-                tickets[key] = (*tickets.get(key, ()), ref)
+        for ticket in request_tickets:  # MatchIndex keys them (ticket_key)
+            tickets[ticket] = (*tickets.get(ticket, ()), ref)
         if state not in (State.DRAFT, State.CLOSED):
             for domain in domains_of.get(slug, ()):
                 open_by_domain.setdefault(domain.lower(), []).append(ref)

@@ -20,16 +20,18 @@ from sqlmodel import Session, col, select
 
 from tracker.core.errors import InputError, NotFoundError, StateError
 from tracker.core.postal import parse_tracking
-from tracker.mail.attachments import is_mail, sanitise_filename
+from tracker.mail.attachments import file_extension, sanitise_filename
 from tracker.services.records import get_request, refresh_learned, request_messages, sent_letters
 from tracker.services.workspace import Workspace
 from tracker.store.db import MAX_ROW_ID, transaction
 from tracker.store.events import record_event
 from tracker.store.models import Document, DocumentRole, Message, Request
 
-# What a receipt may be, with the extension its file has in an evidence bundle.
+# What a receipt may be, with the extension its file has in an evidence bundle (the one
+# `file_extension` reads from its bytes).
 MEDIA_TYPES = {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg",
                "message/rfc822": ".eml", "text/plain": ".txt"}
+_BY_EXTENSION = {extension: media_type for media_type, extension in MEDIA_TYPES.items()}
 KINDS_IN_WORDS = "PDF, PNG, JPEG, EML (a saved email) or plain text"
 _HTML = re.compile(rb"^\s*(<!doctype html|<html|<\?xml|<svg)", re.IGNORECASE)
 _TICKET = re.compile(r"[^\x00-\x1f\x7f]{1,80}")
@@ -47,21 +49,10 @@ class Upload:
 
 def media_type_of(data: bytes) -> str | None:
     """What the bytes are, among the receipt types; None if none of them (pure)."""
-    if data.startswith(b"%PDF-"):
-        return "application/pdf"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if is_mail(data):
-        return "message/rfc822"
-    if _HTML.match(data[:1024]) or b"\x00" in data:
+    media_type = _BY_EXTENSION.get(file_extension(data))
+    if media_type == "text/plain" and (_HTML.match(data[:1024]) or b"\x00" in data):
         return None  # a web page (with its scripts) or a binary: not plain text
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    return "text/plain"
+    return media_type
 
 
 def check_receipt(upload: Upload, limit_mb: int) -> str:
@@ -144,6 +135,7 @@ class Added:
     ref: str
     documents: tuple[Document, ...]
     tracking: str = ""
+    ticket: str = ""  # the ticket entered, as kept
 
 
 def add_receipts(ws: Workspace, ref: str, uploads: Sequence[Upload], now: datetime, *,
@@ -171,9 +163,7 @@ def add_receipts(ws: Workspace, ref: str, uploads: Sequence[Upload], now: dateti
             set_tracking(session, request, letter, tracking, ws.actor, now)
         if ticket:
             set_ticket(session, request, letter, ticket, ws.actor, now)
-        for document in documents:
-            session.expunge(document)
-        return Added(request.ref, documents, described)
+        return Added(request.ref, documents, described, letter.ticket if ticket else "")
 
 
 @dataclass(frozen=True)

@@ -217,8 +217,6 @@ def mark_sent(ws: Workspace, ref: str, on: datetime, channel: str, note: str,
         record_event(session, request, "sent", ws.actor, to_state=state,
                      message=message, at=now, channel=channel, sent_at=on.isoformat(),
                      note=note, recorded=True)
-        for document in documents:
-            session.expunge(document)
         return MarkedSent(message, tuple(documents), described, tuple(warnings))
 
 

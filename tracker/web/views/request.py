@@ -130,7 +130,7 @@ def add_receipt(request: Request, actor: Annotated[Actor, Depends(editor)], ref:
                                   ticket=ticket.strip())
     said = [f"kept {d.label} ({d.size} bytes)" for d in added.documents]
     said += [f"tracking {added.tracking}"] if added.tracking else []
-    said += [f"ticket {ticket.strip()}"] if ticket.strip() else []
+    said += [f"ticket {added.ticket}"] if added.ticket else []
     return redirect(request, request_path(added.ref), "; ".join(said))
 
 
