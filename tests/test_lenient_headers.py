@@ -99,6 +99,13 @@ CHARSETS = [
      "charset iso-8859-8-i decoded as iso8859-8"),
     ("ภาษาไทย".encode("cp874"), "windows-874", "ภาษาไทย", "charset windows-874 decoded as cp874"),
     (b"\x81\x8d", "iso-8859-1", "\x81\x8d", "charset iso-8859-1 failed, decoded as iso8859-1"),
+    # 8-bit Japanese labelled ISO-2022-JP (zammad mail093, mail098): the strict codecs first
+    ("ツール".encode("cp932"), "iso-2022-jp", "ツール",
+     "charset iso-2022-jp failed, decoded as cp932"),
+    ("本文です".encode("euc_jp"), "iso-2022-jp", "本文です",
+     "charset iso-2022-jp failed, decoded as euc_jp"),
+    ("カテゴリ".encode(), "iso-2022-jp", "カテゴリ",
+     "charset iso-2022-jp failed, decoded as utf-8"),
 ]
 
 

@@ -12,6 +12,8 @@ import re
 
 import charset_normalizer
 
+from tracker.mail import iso2022jp
+
 __all__ = [
     "ENCODED_WORD",
     "RAW_8BIT",
@@ -45,11 +47,16 @@ _SUPERSETS = {
     "iso-8859-8-i": "iso8859-8", "iso-8859-6-i": "iso8859-6", "windows-874": "cp874",
     "tis-620": "cp874", "iso-8859-11": "cp874", "iso-8859-9": "cp1254", "x-mac-roman": "mac-roman",
     "macintosh": "mac-roman", "cp-850": "cp850", "x-user-defined": "cp1252",
+    "cp50220": iso2022jp.CODEC_NAME, "cp50222": iso2022jp.CODEC_NAME,
 }
-# Tried in turn when the label's own codec fails: ISO-2022-JP mail from Windows carries
-# Microsoft's extensions; 7-bit labels on 8-bit text are UTF-8 or windows-1252 in practice.
+# Tried in turn when the label's own codec fails: ISO-2022-JP mail from Windows and iPhones
+# carries Microsoft's extensions (①, ㈱, half-width katakana; see tracker.mail.iso2022jp), and
+# 8-bit text labelled ISO-2022-JP is UTF-8, EUC-JP or Shift_JIS (the stricter codecs first:
+# Shift_JIS accepts most byte strings); 7-bit labels on 8-bit text are UTF-8 or
+# windows-1252 in practice.
 _ALTERNATIVES = {
-    "iso2022_jp": ("iso2022_jp_ext", "iso2022_jp_2", "iso2022_jp_2004", "iso2022_jp_3"),
+    "iso2022_jp": (iso2022jp.CODEC_NAME, "iso2022_jp_2", "iso2022_jp_2004", "iso2022_jp_3",
+                   "utf-8", "euc_jp", "cp932"),
     "us-ascii": ("utf-8", "cp1252"), "ascii": ("utf-8", "cp1252"),
     "ansi_x3.4-1968": ("utf-8", "cp1252"), "cp1252": ("utf-8", "iso8859-1"),
 }
@@ -178,7 +185,11 @@ def raw_header_str(value: str, notes: list[str], hint: str | None) -> str:
     value = _FOLD.sub("", value).replace("\r", "").replace("\n", "")
     if RAW_8BIT.search(value):
         data = value.encode("ascii", "surrogateescape")
-        value = data.decode() if _decodes_as(data, "utf-8") else decode_noting(data, hint, notes)
+        if _decodes_as(data, "utf-8"):
+            return data.decode()
+        if hint:  # a guess, however good: the header itself names no charset
+            notes.append(f"8-bit header read in the body's charset ({hint.lower()})")
+        value = decode_noting(data, hint, notes)
     return value
 
 
