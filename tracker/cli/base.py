@@ -16,10 +16,8 @@ import importlib
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Callable
 from datetime import date, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
@@ -271,27 +269,3 @@ def main(workspace: str | None) -> None:
     Set TRACKER_TODAY=YYYY-MM-DD to run any command as of another day.
     """
     os.umask(0o077)  # everything tracker creates is private to its user
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write *data* to *path* readable by its owner only (0600), all or nothing.
-
-    The bytes go to a private temporary file beside *path* first and replace it in one
-    rename, so a reader never sees half a report and an old one is never half overwritten.
-    """
-    target = path.expanduser()
-    folder = target.parent if str(target.parent) else Path(".")
-    try:
-        fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise InputError(f"cannot write {target}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, target)
-    except OSError as exc:
-        Path(temporary).unlink(missing_ok=True)
-        raise InputError(f"cannot write {target}: {exc.strerror}") from None

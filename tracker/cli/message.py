@@ -11,7 +11,8 @@ from tracker.cli.base import TrackerGroup, echo, emit_json, main, with_workspace
 from tracker.core.errors import InputError
 from tracker.core.inert import inert_line, inert_text
 from tracker.mail.admission import RULES
-from tracker.services.messages import MessageView, raw_message, show_message, write_new_file
+from tracker.services.files import write_new_file
+from tracker.services.messages import MessageView, raw_message, show_message
 from tracker.services.workspace import Workspace
 from tracker.store import db
 

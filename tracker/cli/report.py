@@ -16,7 +16,6 @@ from tracker.cli.base import (
     out,
     parse_day,
     with_workspace,
-    write_atomic,
 )
 from tracker.core.inert import inert_json
 from tracker.report import (
@@ -32,6 +31,7 @@ from tracker.report.i18n import LANGUAGES, Labels
 from tracker.report.layout import platform_block
 from tracker.report.mail import send_report
 from tracker.report.terminal import ROW_LIMIT, render_terminal, table_of
+from tracker.services.files import write_atomic
 from tracker.services.status import paused_gc
 from tracker.services.workspace import Workspace
 from tracker.store import db

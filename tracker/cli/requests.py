@@ -20,7 +20,6 @@ from tracker.cli.base import (
     out,
     parse_day,
     with_workspace,
-    write_atomic,
 )
 from tracker.cli.status import print_status
 from tracker.core import clock
@@ -30,8 +29,7 @@ from tracker.core.tags import parse_ref
 from tracker.letters.loading import parse_var_assignments
 from tracker.report.console import cell
 from tracker.services import actions, compose, intake, paper, receipts, records, sending
-from tracker.services.files import read_file
-from tracker.services.messages import write_new_file
+from tracker.services.files import read_file, write_atomic, write_new_file
 from tracker.services.overview import show_request
 from tracker.services.receipts import Upload
 from tracker.services.workspace import Workspace

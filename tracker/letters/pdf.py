@@ -14,7 +14,6 @@ to install, in one line.
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -24,7 +23,7 @@ from functools import lru_cache
 from typing import Any, NoReturn
 
 from tracker.core.errors import TrackerError
-from tracker.letters.rendering import longdate
+from tracker.letters.rendering import longdate, paragraphs_of
 from tracker.pages import render_page
 
 FONT_FAMILY = "Noto Serif CJK SC"
@@ -88,11 +87,6 @@ def place_and_date(place: str, on: date, language: str) -> str:
 
 def _labels(language: str) -> dict[str, str]:
     return _LABELS.get(language, _LABELS["en"])
-
-
-def paragraphs_of(text: str) -> list[list[str]]:
-    """The paragraphs of *text* (separated by blank lines), each as its lines."""
-    return [p.split("\n") for p in re.split(r"\n\s*\n", text.strip("\n")) if p.strip()]
 
 
 def paper_html(letter: PaperLetter) -> str:

@@ -222,7 +222,11 @@ def letter_html(text: str, subject: str, language: str) -> str:
     The page is ``letter.html`` in tracker.pages: a ``<p>`` per paragraph (paragraphs are
     separated by blank lines), a ``<br>`` at each line break within one.
     """
-    paragraphs = [p.split("\n") for p in re.split(r"\n\s*\n", text.strip("\n")) if p.strip()]
     return render_page(
-        "letter.html", {"lang": language, "subject": subject, "paragraphs": paragraphs}
+        "letter.html", {"lang": language, "subject": subject, "paragraphs": paragraphs_of(text)}
     )
+
+
+def paragraphs_of(text: str) -> list[list[str]]:
+    """The paragraphs of *text* (separated by blank lines), each as its lines."""
+    return [p.split("\n") for p in re.split(r"\n\s*\n", text.strip("\n")) if p.strip()]

@@ -1,9 +1,11 @@
-"""Files named on the command line (a reply, a scan, an .eml to inspect), read with a bound."""
+"""Files named on the command line (a reply, a scan, an .eml to inspect) read with a bound, and
+files tracker writes (a report, an export, its own workspace files) private and whole."""
 
 from __future__ import annotations
 
 import os
 import stat
+import tempfile
 from pathlib import Path
 
 from tracker.core.errors import InputError
@@ -37,3 +39,48 @@ def read_file(path: Path, *, limit: int = MAX_FILE_BYTES, cut: bool = False) -> 
                          "from one file; give a smaller file (a large scan can stay outside "
                          "tracker, with a note saying where it is)")
     return data
+
+
+def write_synced(fd: int, data: bytes) -> None:
+    """Write *data* to the open file *fd*, close it, and have it on disk before returning."""
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write *data* to *path* readable by its owner only (0600), all or nothing.
+
+    The bytes go to a private temporary file beside *path* first and replace it in one
+    rename, so a reader never sees half a report and an old one is never half overwritten.
+    """
+    target = path.expanduser()
+    folder = target.parent if str(target.parent) else Path(".")
+    try:
+        fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise InputError(f"cannot write {target}: {exc.strerror}") from None
+    try:
+        write_synced(fd, data)
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, target)
+    except OSError as exc:
+        Path(temporary).unlink(missing_ok=True)
+        raise InputError(f"cannot write {target}: {exc.strerror}") from None
+
+
+def write_new_file(path: Path, data: bytes) -> None:
+    """Write *data* to *path*, a file that must not exist yet, readable by its owner only."""
+    target = path.expanduser()
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise InputError(f"{target} exists; choose a new file name") from None
+    except OSError as exc:
+        raise InputError(f"cannot write {target}: {exc.strerror}") from None
+    try:
+        write_synced(fd, data)
+    except OSError as exc:
+        target.unlink(missing_ok=True)  # never leave half a message behind
+        raise InputError(f"cannot write {target}: {exc.strerror}") from None

@@ -7,16 +7,14 @@ match are what tracker decided when the message arrived.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from datetime import tzinfo
-from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session
 
-from tracker.core.errors import InputError, NotFoundError
+from tracker.core.errors import NotFoundError
 from tracker.core.inert import inert_line
 from tracker.mail.attachments import (
     extract_attachments,
@@ -168,25 +166,6 @@ def attachment_file(session: Session, message_id: int,
     view = AttachmentView(item.filename, sanitise_filename(item.filename, item.content_type),
                           item.content_type, len(item.data))
     return view, item.data
-
-
-def write_new_file(path: Path, data: bytes) -> None:
-    """Write *data* to *path*, a file that must not exist yet, readable by its owner only."""
-    target = path.expanduser()
-    try:
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        raise InputError(f"{target} exists; choose a new file name") from None
-    except OSError as exc:
-        raise InputError(f"cannot write {target}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-    except OSError as exc:
-        target.unlink(missing_ok=True)  # never leave half a message behind
-        raise InputError(f"cannot write {target}: {exc.strerror}") from None
 
 
 # Where a reply's own text ends and the quoted message begins (the common mail clients).

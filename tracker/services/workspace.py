@@ -21,6 +21,7 @@ from tracker.core.business_days import BusinessCalendar
 from tracker.core.errors import ConfigError, InputError
 from tracker.directory.loading import load_directory
 from tracker.directory.model import Platform
+from tracker.services.files import write_synced
 from tracker.store import db
 
 if TYPE_CHECKING:
@@ -34,10 +35,7 @@ def write_private(path: Path, data: bytes, *, overwrite: bool = False) -> None:
     flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if overwrite else os.O_EXCL)
     fd = os.open(path, flags, 0o600)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+        write_synced(fd, data)
         os.chmod(path, 0o600)
     except BaseException:
         if not overwrite:  # the file is new: leave no half-written one behind
