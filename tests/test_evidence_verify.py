@@ -436,6 +436,11 @@ def _set_field(index: int, key: str, value: Any) -> Change:
      _drop_message(3),
      ("manifest.json", f"{REF} has no message 3: its messages must run from 1 to 4 without a "
       "gap")),
+    # a forged number far past the rest: one finding for the gap, found at once (a finding
+    # for each missing number once filled all memory)
+    ([], _set_field(3, "number", 10**18),
+     ("manifest.json", f"{REF} has no messages 4 to {10**18 - 1}: its messages must run from 1 "
+      f"to {10**18} without a gap")),
     # the last message taken out of everything: the event log still names it
     ([FORGED], _drop_message(4), (EVENTS, f"an event names message 4, which {REF} does not have")),
     ([EVENTS], _unlist(EVENTS), (EVENTS, f"the event log of {REF}; files[] does not list it")),
