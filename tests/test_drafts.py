@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import zipfile
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from conftest import Cli
 from smtp_server import SmtpTestServer
@@ -35,7 +37,10 @@ def test_approve_redraft_discard_are_events_with_their_actor(cli: Cli) -> None:
     listed = drafts(cli)[ref]
     assert (listed["template"], listed["language"], listed["kind"], listed["approved"]) == \
         ("follow-up", "en", "follow-up", False)
-    assert listed["drafted_at"].startswith("2020-07-20")
+    # Drafted on TRACKER_TODAY in the workspace's time zone (stored in UTC: the UTC date is
+    # the day before between midnight and 02:00 in Berlin).
+    drafted = datetime.fromisoformat(listed["drafted_at"]).astimezone(ZoneInfo("Europe/Berlin"))
+    assert drafted.date() == date(2020, 7, 20)
 
     cli.run("draft", "approve", ref, env={**LATE, "TRACKER_ACTOR": "mei"})
     listed = drafts(cli)[ref]
