@@ -37,6 +37,10 @@ WORDS = [
     ("=?ks_c_5601-1987?B?vsiz58fPvLy/5A==?=", "안녕하세요", False),
     ("=?shift_jis?B?h0CJ74tj?=", "①会議", False),  # NEC extension: Windows-31J
     ("=?iso-8859-1?Q?=93quoted=94?=", "\u201cquoted\u201d", False),  # read as windows-1252
+    # Central European: the same letters sit at other bytes in ISO-8859-2 and windows-1250
+    ("=?iso-8859-2?Q?Dzi=EAkuj=EA_za_odpowied=BC?=", "Dziękuję za odpowiedź", False),
+    ("=?windows-1250?Q?Dzi=EAkuj=EA_za_odpowied=9F?=", "Dziękuję za odpowiedź", False),
+    ("=?windows-1250?Q?Odpov=EC=EF_na_=9E=E1dost?=", "Odpověď na žádost", False),
     ("=?x-unknown?Q?plain?=", "plain", False),
     ("What? No word here?=", "What? No word here?=", False),
 ]
@@ -95,6 +99,11 @@ CHARSETS = [
     ("①会議".encode("cp932"), "shift_jis", "①会議", "charset shift_jis decoded as cp932"),
     ("镕基".encode("gb18030"), "gb2312", "镕基", "charset gb2312 decoded as gb18030"),
     ("안녕".encode("cp949"), "euc-kr", "안녕", None),
+    ("Příliš žluťoučký kůň".encode("iso8859_2"), "iso-8859-2", "Příliš žluťoučký kůň", None),
+    ("Árvíztűrő tükörfúrógép".encode("iso8859_2"), "latin2", "Árvíztűrő tükörfúrógép", None),
+    ("Zażółć gęślą jaźń".encode("cp1250"), "windows-1250", "Zażółć gęślą jaźń", None),
+    ("Zażółć gęślą jaźń".encode("cp1250"), "x-cp1250", "Zażółć gęślą jaźń",
+     "charset x-cp1250 guessed as cp1250"),  # a WHATWG label Python lacks
     ("שלום".encode("iso8859-8"), "iso-8859-8-i", "שלום",
      "charset iso-8859-8-i decoded as iso8859-8"),
     ("ภาษาไทย".encode("cp874"), "windows-874", "ภาษาไทย", "charset windows-874 decoded as cp874"),

@@ -22,8 +22,8 @@ def test_the_corpus_covers_the_languages_and_clients_it_claims() -> None:
     entries = [c.entry for c in CASES]
     charsets = {e["charset"].lower() for e in entries}
     clients = " ".join(e["client"].lower() for e in entries)
-    for needed in ("koi8-r", "windows-1251", "iso-8859-1", "gb2312", "big5", "iso-2022-jp",
-                   "shift_jis", "cp932", "euc-kr", "utf-8"):
+    for needed in ("koi8-r", "windows-1251", "iso-8859-1", "iso-8859-2", "gb2312", "big5",
+                   "iso-2022-jp", "shift_jis", "cp932", "euc-kr", "utf-8"):
         assert any(needed in c for c in charsets), needed
     for client in ("outlook", "outlook express", "apple mail", "gmail", "thunderbird"):
         assert client in clients, client
